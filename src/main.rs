@@ -1,1 +1,259 @@
-fn main() {}
+//! edgetap: a passive network tap for IoT/ICS edge gateways.
+//!
+//! The pipeline, in the order data flows (one folder or file per stage):
+//! `capture/` → `decode/` → `flow/` → `reassembly/` → `dispatch.rs` → dissectors (the
+//! `edgetap-dissectors` crate) → `output.rs`; `pipeline.rs` joins them, `telemetry.rs` counts.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use edgetap::capture::file::FileReplay;
+use edgetap::capture::live::{LiveCapture, LiveConfig};
+use edgetap::output::{CountOnly, JsonLines};
+use edgetap::pipeline::{Limits, Output, Pipeline};
+use edgetap::telemetry::Stats;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "edgetap", version, about = "Passive network tap for IoT/ICS edge gateways", long_about = LONG_ABOUT)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const LONG_ABOUT: &str = "Passive network tap for IoT/ICS edge gateways.
+
+Reads packets from capture files or live interfaces, follows flows and TCP streams, and
+dissects Modbus/TCP, BACnet/IP, MQTT, AMQP and OPC-UA binary. Logs go to stderr (set
+EDGETAP_LOG=debug for more); results go to stdout.";
+
+#[derive(Subcommand)]
+enum Command {
+    /// Dissect capture files: one JSON line per application PDU, or counts only.
+    ///
+    /// Several files are merged in time order. A damaged file is read up to the damage, which
+    /// is reported on stderr; the run goes on. Exit status 2 when a file cannot be opened or
+    /// is not a capture.
+    Dissect {
+        /// Output: `jsonl` (one JSON object per PDU, in capture order) or `count` (the whole
+        /// pipeline without per-PDU output, then one JSON object of counters).
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+        /// Most flows tracked at once; beyond it the least recently seen are evicted.
+        #[arg(long, default_value_t = 262_144)]
+        max_flows: usize,
+        /// pcap or pcapng files.
+        #[arg(required = true, value_name = "PCAP")]
+        pcaps: Vec<PathBuf>,
+    },
+    /// Capture live from one or more interfaces and dissect (needs CAP_NET_RAW or root).
+    ///
+    /// Stops on SIGINT/SIGTERM (or after --duration), then prints interface drop counters and
+    /// pipeline counters to stderr.
+    Run {
+        /// Interface to capture on (repeat for several; `any` for all).
+        #[arg(short = 'i', long = "interface", required = true, value_name = "IFACE")]
+        interfaces: Vec<String>,
+        /// BPF capture filter, e.g. "tcp port 502 or udp port 47808".
+        #[arg(long)]
+        filter: Option<String>,
+        /// Bytes captured per packet.
+        #[arg(long, default_value_t = 262_144)]
+        snaplen: i32,
+        /// Do not put the interfaces in promiscuous mode.
+        #[arg(long)]
+        no_promisc: bool,
+        /// Kernel capture buffer per interface, bytes.
+        #[arg(long, default_value_t = 16 << 20)]
+        buffer_size: i32,
+        /// Output on stdout: `jsonl` PDUs or `count` (counters at the end only).
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Jsonl,
+    Count,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version print and exit 0; usage errors exit 2.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EDGETAP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let result = match cli.command {
+        Command::Dissect { format, max_flows, pcaps } => dissect(format, max_flows, &pcaps),
+        Command::Run { interfaces, filter, snaplen, no_promisc, buffer_size, format, duration } => {
+            let cfg = LiveConfig { interfaces, filter, snaplen, promisc: !no_promisc, immediate: true, buffer_size };
+            run_live(&cfg, format, duration)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edgetap: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn limits(max_flows: usize) -> Limits {
+    let mut l = Limits::default();
+    l.flows.max_flows = max_flows.max(1);
+    l
+}
+
+fn dissect(format: Format, max_flows: usize, pcaps: &[PathBuf]) -> anyhow::Result<()> {
+    let mut replay = FileReplay::open(pcaps)?;
+    let started = Instant::now();
+    let stats = match format {
+        Format::Jsonl => {
+            let stdout = std::io::stdout();
+            let out = JsonLines::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+            let mut p = Pipeline::new(out, limits(max_flows));
+            replay.for_each(|pkt| p.packet(pkt));
+            p.finish();
+            let broken_pipe = p.out.write_error.as_ref().map(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+            match (broken_pipe, p.out.flush()) {
+                (Some(true), _) => {}
+                (Some(false), _) | (None, Err(_)) => anyhow::bail!("cannot write to stdout"),
+                (None, Ok(())) => {}
+            }
+            p.stats()
+        }
+        Format::Count => {
+            let mut p = Pipeline::new(CountOnly, limits(max_flows));
+            replay.for_each(|pkt| p.packet(pkt));
+            p.finish();
+            let s = p.stats();
+            print_counts(&s, started.elapsed().as_secs_f64())?;
+            s
+        }
+    };
+    for d in &replay.damage {
+        tracing::warn!(
+            "{}: damaged capture, read {} records, stopped at byte {}: {}",
+            d.file.display(),
+            d.records,
+            d.offset,
+            d.what
+        );
+    }
+    summary(&stats, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn print_counts(s: &Stats, seconds: f64) -> anyhow::Result<()> {
+    let v = serde_json::json!({
+        "packets": s.packets,
+        "bytes": s.bytes,
+        "flows": s.flows.created,
+        "pdus": s.pdus,
+        "app_flows": s.app_flows,
+        "events": s.events,
+        "seconds": seconds,
+        "detail": s,
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn summary(s: &Stats, seconds: f64) {
+    let pdus: Vec<String> = s.pdus.to_map().iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k}={n}")).collect();
+    tracing::info!(
+        "{} packets, {} flows, {} PDUs ({}), {} gaps, {} flows evicted, in {:.3} s",
+        s.packets,
+        s.flows.created,
+        s.pdus.total(),
+        if pdus.is_empty() { "none".to_string() } else { pdus.join(" ") },
+        s.reassembly.gaps,
+        s.flows.evicted,
+        seconds
+    );
+}
+
+fn run_live(cfg: &LiveConfig, format: Format, duration: Option<f64>) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handlers")?;
+    }
+    if let Some(secs) = duration {
+        let stop = Arc::clone(&stop);
+        let d = std::time::Duration::from_secs_f64(secs.max(0.0));
+        std::thread::spawn(move || {
+            std::thread::sleep(d);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    let mut cap = LiveCapture::open(cfg).map_err(anyhow::Error::msg)?;
+    tracing::info!("capturing on {}", cfg.interfaces.join(", "));
+    let started = Instant::now();
+    fn go<O: Output>(cap: &mut LiveCapture, stop: &AtomicBool, p: &mut Pipeline<O>) -> anyhow::Result<()> {
+        let mut last_tick = 0u64;
+        let res = {
+            let pr = std::cell::RefCell::new(&mut *p);
+            cap.run(
+                stop,
+                |pkt| pr.borrow_mut().packet(pkt),
+                |now| {
+                    if now.saturating_sub(last_tick) > 1_000_000_000 {
+                        last_tick = now;
+                        pr.borrow_mut().tick(now);
+                    }
+                },
+            )
+        };
+        p.finish();
+        res.map_err(anyhow::Error::msg)
+    }
+    let stats = match format {
+        Format::Jsonl => {
+            // Live output is line-buffered so a reader sees each PDU as it happens.
+            let mut p = Pipeline::new(JsonLines::new(std::io::LineWriter::new(std::io::stdout())), Limits::default());
+            go(&mut cap, &stop, &mut p)?;
+            let _ = p.out.flush();
+            p.stats()
+        }
+        Format::Count => {
+            let mut p = Pipeline::new(CountOnly, Limits::default());
+            go(&mut cap, &stop, &mut p)?;
+            let s = p.stats();
+            print_counts(&s, started.elapsed().as_secs_f64())?;
+            s
+        }
+    };
+    for s in cap.stats() {
+        tracing::info!(
+            "{}: received {}, kernel dropped {}, interface dropped {}",
+            s.interface,
+            s.received,
+            s.kernel_dropped,
+            s.interface_dropped
+        );
+    }
+    summary(&stats, started.elapsed().as_secs_f64());
+    Ok(())
+}

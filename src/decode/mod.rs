@@ -1,0 +1,245 @@
+//! Stage 2: from link-layer bytes to addresses, ports and the transport payload.
+//!
+//! etherparse's lax slicer does Ethernet, 802.1Q/QinQ, IPv4/IPv6 (with extension headers) and
+//! TCP/UDP/ICMP; it borrows, never copies, and keeps what it could parse of a truncated packet.
+//! This module only adds the link types etherparse does not know (Linux cooked v2, BSD
+//! null/loop, raw IP variants) and hands IPv4 fragments to [`frag`].
+
+pub mod frag;
+
+use crate::capture::LinkType;
+use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, LinkSlice, TransportSlice, VlanSlice};
+use std::net::IpAddr;
+
+/// TCP flags we act on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+}
+
+/// The transport layer of a decoded packet.
+#[derive(Clone, Copy, Debug)]
+pub enum L4<'a> {
+    Tcp { sport: u16, dport: u16, seq: u32, ack: u32, flags: TcpFlags, payload: &'a [u8] },
+    Udp { sport: u16, dport: u16, payload: &'a [u8] },
+    Icmp { v6: bool, icmp_type: u8, code: u8 },
+    /// An IPv4 fragment: to be reassembled before its transport can be read.
+    Fragment(frag::FragmentInfo<'a>),
+    /// Another IP protocol, or a transport header that did not parse.
+    Other(u8),
+}
+
+/// A packet decoded down to its transport payload.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoded<'a> {
+    /// VLAN ids: outer in the high 12 bits of the low 24, inner in the low 12 (0 = untagged).
+    pub vlan: u32,
+    pub src_mac: Option<[u8; 6]>,
+    pub dst_mac: Option<[u8; 6]>,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub l4: L4<'a>,
+}
+
+/// Why a packet was not decoded to the IP layer (counted, never fatal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// Link type we do not read.
+    UnknownLink,
+    /// Shorter than its link header.
+    ShortLink,
+    /// ARP, LLDP and other non-IP frames.
+    NotIp,
+    /// IP header truncated or invalid.
+    BadIp,
+}
+
+impl Skip {
+    pub fn name(self) -> &'static str {
+        match self {
+            Skip::UnknownLink => "unknown_link_type",
+            Skip::ShortLink => "short_link_header",
+            Skip::NotIp => "not_ip",
+            Skip::BadIp => "bad_ip_header",
+        }
+    }
+}
+
+/// Decode one captured frame.
+pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
+    let sliced = match link {
+        LinkType::ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::ShortLink)?,
+        LinkType::LINUX_SLL => {
+            // 16-byte header; the protocol type (an EtherType for IP) is its last two bytes.
+            let (hdr, rest) = data.split_at_checked(16).ok_or(Skip::ShortLink)?;
+            let proto = u16::from_be_bytes([*hdr.get(14).ok_or(Skip::ShortLink)?, *hdr.get(15).ok_or(Skip::ShortLink)?]);
+            LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
+        }
+        LinkType::LINUX_SLL2 => {
+            // 20-byte header; the protocol type is its first two bytes.
+            let (hdr, rest) = data.split_at_checked(20).ok_or(Skip::ShortLink)?;
+            let proto = u16::from_be_bytes([*hdr.first().ok_or(Skip::ShortLink)?, *hdr.get(1).ok_or(Skip::ShortLink)?]);
+            LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
+        }
+        LinkType::RAW | LinkType::RAW_BSD | LinkType::IPV4 | LinkType::IPV6 | LinkType(14) => {
+            LaxSlicedPacket::from_ip(data).map_err(|_| Skip::BadIp)?
+        }
+        LinkType::NULL | LinkType::LOOP => {
+            // 4-byte address family (host order for NULL, network order for LOOP): IPv4 is 2,
+            // IPv6 is 24, 28 or 30 depending on the BSD. The IP version nibble decides anyway.
+            let rest = data.get(4..).ok_or(Skip::ShortLink)?;
+            LaxSlicedPacket::from_ip(rest).map_err(|_| Skip::BadIp)?
+        }
+        _ => return Err(Skip::UnknownLink),
+    };
+    from_sliced(&sliced)
+}
+
+fn from_sliced<'a>(s: &LaxSlicedPacket<'a>) -> Result<Decoded<'a>, Skip> {
+    let (src_mac, dst_mac) = match &s.link {
+        Some(LinkSlice::Ethernet2(e)) => (Some(e.source()), Some(e.destination())),
+        _ => (None, None),
+    };
+    let vlan = match s.vlan() {
+        Some(VlanSlice::SingleVlan(v)) => u32::from(v.vlan_identifier().value()),
+        Some(VlanSlice::DoubleVlan(d)) => {
+            (u32::from(d.outer.vlan_identifier().value()) << 12) | u32::from(d.inner.vlan_identifier().value())
+        }
+        None => 0,
+    };
+    let (src, dst, payload) = match &s.net {
+        Some(LaxNetSlice::Ipv4(ip)) => {
+            let h = ip.header();
+            let (src, dst) = (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()));
+            let pl = ip.payload();
+            if pl.fragmented {
+                let info = frag::FragmentInfo {
+                    src: h.source(),
+                    dst: h.destination(),
+                    id: h.identification(),
+                    protocol: h.protocol().0,
+                    offset: usize::from(h.fragments_offset().value()) * 8,
+                    more: h.more_fragments(),
+                    data: pl.payload,
+                };
+                return Ok(Decoded { vlan, src_mac, dst_mac, src, dst, l4: L4::Fragment(info) });
+            }
+            (src, dst, pl)
+        }
+        Some(LaxNetSlice::Ipv6(ip)) => {
+            let h = ip.header();
+            (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), ip.payload())
+        }
+        Some(LaxNetSlice::Arp(_)) | None => return Err(if s.stop_err.is_some() { Skip::BadIp } else { Skip::NotIp }),
+    };
+    let l4 = match &s.transport {
+        Some(t) => transport(t),
+        // A fragmented IPv6 payload or a transport header that did not parse.
+        None => L4::Other(payload.ip_number.0),
+    };
+    Ok(Decoded { vlan, src_mac, dst_mac, src, dst, l4 })
+}
+
+fn transport<'a>(t: &TransportSlice<'a>) -> L4<'a> {
+    match t {
+        TransportSlice::Tcp(tcp) => L4::Tcp {
+            sport: tcp.source_port(),
+            dport: tcp.destination_port(),
+            seq: tcp.sequence_number(),
+            ack: tcp.acknowledgment_number(),
+            flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
+            payload: tcp.payload(),
+        },
+        TransportSlice::Udp(udp) => L4::Udp { sport: udp.source_port(), dport: udp.destination_port(), payload: udp.payload() },
+        TransportSlice::Icmpv4(i) => L4::Icmp { v6: false, icmp_type: i.type_u8(), code: i.code_u8() },
+        TransportSlice::Icmpv6(i) => L4::Icmp { v6: true, icmp_type: i.type_u8(), code: i.code_u8() },
+        _ => L4::Other(0),
+    }
+}
+
+/// Decode the transport header of a reassembled IPv4 datagram's payload.
+pub fn transport_of(protocol: u8, data: &[u8]) -> L4<'_> {
+    match IpNumber(protocol) {
+        IpNumber::TCP => match etherparse::TcpSlice::from_slice(data) {
+            Ok(tcp) => transport(&TransportSlice::Tcp(tcp)),
+            Err(_) => L4::Other(protocol),
+        },
+        IpNumber::UDP => match etherparse::UdpSlice::from_slice_lax(data) {
+            Ok(udp) => transport(&TransportSlice::Udp(udp)),
+            Err(_) => L4::Other(protocol),
+        },
+        IpNumber::ICMP => match etherparse::Icmpv4Slice::from_slice(data) {
+            Ok(i) => transport(&TransportSlice::Icmpv4(i)),
+            Err(_) => L4::Other(protocol),
+        },
+        _ => L4::Other(protocol),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn tcp_frame(vlans: &[u16]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let b = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]);
+        let b = match vlans {
+            [] => b.ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
+            [v] => b.single_vlan((*v).try_into().unwrap()).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
+            [o, i, ..] => b.double_vlan((*o).try_into().unwrap(), (*i).try_into().unwrap()).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
+        };
+        b.tcp(40000, 502, 7, 100).syn().write(&mut out, b"hi").unwrap();
+        out
+    }
+
+    #[test]
+    fn ethernet_vlan_and_qinq() {
+        for (vlans, want) in [(vec![], 0u32), (vec![10], 10), (vec![100, 20], (100 << 12) | 20)] {
+            let f = tcp_frame(&vlans);
+            let d = decode(LinkType::ETHERNET, &f).unwrap();
+            assert_eq!(d.vlan, want);
+            assert_eq!(d.src_mac, Some([1, 2, 3, 4, 5, 6]));
+            match d.l4 {
+                L4::Tcp { sport, dport, seq, flags, payload, .. } => {
+                    assert_eq!((sport, dport, seq, flags.syn, payload), (40000, 502, 7, true, &b"hi"[..]));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn cooked_and_raw_and_null_links() {
+        let eth = tcp_frame(&[]);
+        let ip = &eth[14..];
+        let mut sll = vec![0u8; 16];
+        sll[14..16].copy_from_slice(&0x0800u16.to_be_bytes());
+        sll.extend_from_slice(ip);
+        let mut sll2 = vec![0u8; 20];
+        sll2[0..2].copy_from_slice(&0x0800u16.to_be_bytes());
+        sll2.extend_from_slice(ip);
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(ip);
+        for (link, bytes) in [(LinkType::LINUX_SLL, &sll), (LinkType::LINUX_SLL2, &sll2), (LinkType::NULL, &null)] {
+            let d = decode(link, bytes).unwrap();
+            assert!(matches!(d.l4, L4::Tcp { dport: 502, .. }), "{link:?}");
+        }
+        let d = decode(LinkType::RAW, ip).unwrap();
+        assert_eq!(d.dst, "10.0.0.2".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn short_and_garbage_frames_are_skipped_not_fatal() {
+        assert_eq!(decode(LinkType::ETHERNET, &[1, 2, 3]).unwrap_err(), Skip::ShortLink);
+        assert!(decode(LinkType::LINUX_SLL, &[0; 10]).is_err());
+        assert!(decode(LinkType(9999), &[0; 60]).is_err());
+        let eth = tcp_frame(&[]);
+        for cut in 0..eth.len() {
+            let _ = decode(LinkType::ETHERNET, &eth[..cut]);
+        }
+    }
+}

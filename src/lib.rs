@@ -1,0 +1,13 @@
+//! edgetap's core, as a library so that tests, benches and fuzz targets drive the same code
+//! as the binary. Stages in data-flow order: [`capture`] → [`decode`] → [`flow`] →
+//! [`reassembly`] → [`dispatch`] → dissectors → [`output`]; [`pipeline`] joins them.
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod decode;
+pub mod dispatch;
+pub mod flow;
+pub mod output;
+pub mod pipeline;
+pub mod reassembly;
+pub mod telemetry;

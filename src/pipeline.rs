@@ -1,0 +1,294 @@
+//! The packet path, one packet at a time: decode → flow → TCP reassembly → dispatch →
+//! dissector → [`Output`]. Single-threaded and allocation-free per packet on the common path:
+//! the packet's bytes are borrowed from the capture buffer all the way into the dissector.
+
+use crate::capture::Packet;
+use crate::decode::frag::Defrag;
+use crate::decode::{self, Decoded, Skip, L4};
+use crate::dispatch::App;
+use crate::flow::{src_is_client, Flow, FlowConfig, FlowKey, FlowTable, Phase};
+use crate::reassembly::{Budget, Delivery};
+use crate::telemetry::Stats;
+use edgetap_dissectors::{Direction, Event, Fact, Pdu, Sink, Transport};
+use std::net::IpAddr;
+
+/// Where a PDU or event was seen: the packet that completed it and its flow.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx<'a> {
+    pub source: usize,
+    pub frame: u64,
+    pub ts_ns: u64,
+    pub flow_id: u64,
+    pub vlan: u32,
+    /// (address, port) of the client and of the server.
+    pub client: (IpAddr, u16),
+    pub server: (IpAddr, u16),
+    /// MAC addresses of the current packet, when it had an Ethernet header.
+    pub macs: (Option<[u8; 6]>, Option<[u8; 6]>),
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+impl Ctx<'_> {
+    /// (address, port) of the sender of bytes travelling in `dir`.
+    pub fn sender(&self, dir: Direction) -> (IpAddr, u16) {
+        match dir {
+            Direction::ToServer => self.client,
+            Direction::ToClient => self.server,
+        }
+    }
+}
+
+/// A consumer of the pipeline's findings.
+pub trait Output {
+    fn pdu(&mut self, ctx: &Ctx<'_>, dir: Direction, pdu: &Pdu<'_>);
+    fn event(&mut self, ctx: &Ctx<'_>, dir: Direction, event: Event);
+    fn fact(&mut self, _ctx: &Ctx<'_>, _fact: Fact<'_>) {}
+}
+
+/// Limits for the whole pipeline.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    pub flows: FlowConfig,
+}
+
+pub struct Pipeline<O: Output> {
+    flows: FlowTable<App>,
+    budget: Budget,
+    defrag: Defrag,
+    stats: Stats,
+    /// The last packet processed: the context for flows that end without a packet of theirs.
+    last: Option<PacketInfo>,
+    pub out: O,
+}
+
+/// Adapts the dissectors' [`Sink`] to an [`Output`], adding the packet and flow context.
+struct SinkTo<'a, 'c, O: Output> {
+    out: &'a mut O,
+    ctx: Ctx<'c>,
+    stats: &'a mut Stats,
+}
+
+impl<O: Output> Sink for SinkTo<'_, '_, O> {
+    fn pdu(&mut self, dir: Direction, pdu: &Pdu<'_>) {
+        self.stats.pdus.add(pdu.proto(), 1);
+        self.out.pdu(&self.ctx, dir, pdu);
+    }
+    fn event(&mut self, dir: Direction, event: Event) {
+        self.stats.events.add(event.proto, 1);
+        *self.stats.event_names.entry(event.name).or_insert(0) += 1;
+        self.out.event(&self.ctx, dir, event);
+    }
+    fn fact(&mut self, fact: Fact<'_>) {
+        self.out.fact(&self.ctx, fact);
+    }
+}
+
+/// Static facts about the packet being processed.
+#[derive(Clone, Copy)]
+struct PacketInfo {
+    source: usize,
+    frame: u64,
+    ts_ns: u64,
+    macs: (Option<[u8; 6]>, Option<[u8; 6]>),
+}
+
+fn ctx_for<'c>(p: &PacketInfo, flow: &Flow<App>) -> Ctx<'c> {
+    Ctx {
+        source: p.source,
+        frame: p.frame,
+        ts_ns: p.ts_ns,
+        flow_id: flow.id,
+        vlan: flow.key.vlan,
+        client: flow.sender(Direction::ToServer),
+        server: flow.sender(Direction::ToClient),
+        macs: p.macs,
+        _p: std::marker::PhantomData,
+    }
+}
+
+impl<O: Output> Pipeline<O> {
+    pub fn new(out: O, limits: Limits) -> Self {
+        Pipeline {
+            flows: FlowTable::new(limits.flows),
+            budget: Budget::default(),
+            defrag: Defrag::default(),
+            stats: Stats::default(),
+            last: None,
+            out,
+        }
+    }
+
+    /// Counters so far (flow, reassembly and fragment figures refreshed).
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.flows = self.flows.stats;
+        s.reassembly = self.budget.stats;
+        s.fragments = self.defrag.stats;
+        s
+    }
+
+    /// Bytes held by reassembly and fragment buffers now.
+    pub fn held_bytes(&self) -> usize {
+        self.budget.used + self.defrag.held_bytes() + edgetap_dissectors::stream::buffered_bytes()
+    }
+
+    pub fn flow_count(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Process one packet.
+    pub fn packet(&mut self, pkt: &Packet<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(pkt.orig_len);
+        if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
+            self.stats.decode.truncated += 1;
+        }
+        let d = match decode::decode(pkt.link, pkt.data) {
+            Ok(d) => d,
+            Err(skip) => {
+                let c = &mut self.stats.decode;
+                match skip {
+                    Skip::UnknownLink => c.unknown_link_type += 1,
+                    Skip::ShortLink => c.short_link_header += 1,
+                    Skip::NotIp => c.not_ip += 1,
+                    Skip::BadIp => c.bad_ip_header += 1,
+                }
+                return;
+            }
+        };
+        let info = PacketInfo { source: pkt.source, frame: pkt.frame, ts_ns: pkt.ts_ns, macs: (d.src_mac, d.dst_mac) };
+        if let L4::Fragment(f) = d.l4 {
+            if let Some((proto, whole)) = self.defrag.add(pkt.ts_ns, &f) {
+                let d2 = Decoded { l4: decode::transport_of(proto, &whole), ..d };
+                self.transport(&info, &d2);
+            }
+            return;
+        }
+        self.transport(&info, &d);
+    }
+
+    fn transport(&mut self, info: &PacketInfo, d: &Decoded<'_>) {
+        self.last = Some(*info);
+        let (sport, dport, ip_proto, transport, syn, ack_flag) = match d.l4 {
+            L4::Tcp { sport, dport, flags, .. } => (sport, dport, 6, Transport::Tcp, flags.syn, flags.ack),
+            L4::Udp { sport, dport, .. } => (sport, dport, 17, Transport::Udp, false, false),
+            L4::Icmp { .. } => {
+                self.stats.decode.icmp += 1;
+                return;
+            }
+            L4::Other(_) | L4::Fragment(_) => {
+                self.stats.decode.other_ip += 1;
+                return;
+            }
+        };
+        let (key, src_is_a) = FlowKey::of(d.src, sport, d.dst, dport, ip_proto, d.vlan);
+        let client_src = src_is_client(syn, ack_flag, sport, dport);
+        let Pipeline { flows, budget, stats, out, .. } = self;
+        let flow = flows.lookup_or_insert(
+            key,
+            info.ts_ns,
+            |id| new_flow(id, key, info.ts_ns, client_src == src_is_a),
+            &mut |f, _| finish_flow(f, info, budget, stats, out),
+        );
+        let dir = flow.direction(src_is_a);
+        let had_proto = flow.app.proto().is_some();
+        let ctx = ctx_for(info, flow);
+        let server_port = flow.server_port();
+        match d.l4 {
+            L4::Tcp { seq, ack, flags, payload, .. } => {
+                stats.decode.tcp += 1;
+                touch(flow, dir, info.ts_ns, payload.len());
+                if flags.syn {
+                    flow.streams[dir.index()].syn(seq);
+                }
+                if flags.fin || flags.rst {
+                    flow.phase = Phase::Closing;
+                } else if flow.phase == Phase::New && (flags.ack || !payload.is_empty()) {
+                    flow.phase = Phase::Established;
+                }
+                let Flow { streams, app, .. } = flow;
+                let mut sink = SinkTo { out: &mut *out, ctx, stats: &mut *stats };
+                let mut feed = |dir: Direction, dl: Delivery<'_>| app.deliver(transport, server_port, dir, dl, &mut sink);
+                if flags.ack {
+                    // The peer's stream may hold data past a hole this packet acknowledges.
+                    let other = dir.flip();
+                    streams[other.index()].acked(ack, budget, &mut |dl| feed(other, dl));
+                }
+                streams[dir.index()].segment(seq, payload, flags.fin, budget, &mut |dl| feed(dir, dl));
+                if flags.rst {
+                    for d in [dir, dir.flip()] {
+                        streams[d.index()].close(budget, &mut |dl| feed(d, dl));
+                    }
+                }
+            }
+            L4::Udp { payload, .. } => {
+                stats.decode.udp += 1;
+                touch(flow, dir, info.ts_ns, payload.len());
+                let mut sink = SinkTo { out: &mut *out, ctx, stats: &mut *stats };
+                flow.app.deliver(transport, server_port, dir, Delivery::Data(payload), &mut sink);
+            }
+            _ => {}
+        }
+        if !had_proto {
+            if let Some(p) = flow.app.proto() {
+                stats.app_flows.add(p, 1);
+            }
+        }
+    }
+
+    /// End of input: every flow ends, flushing what its streams and dissectors still hold.
+    pub fn finish(&mut self) {
+        let Some(info) = self.last else { return };
+        let Pipeline { flows, budget, stats, out, .. } = self;
+        flows.drain(&mut |f, _| finish_flow(f, &info, budget, stats, out));
+    }
+
+    /// Expire idle flows at packet time `now` (called by live capture when no packet comes).
+    pub fn tick(&mut self, now: u64) {
+        let Some(info) = self.last else { return };
+        let Pipeline { flows, budget, stats, out, .. } = self;
+        flows.expire(now, &mut |f, _| finish_flow(f, &info, budget, stats, out));
+    }
+}
+
+/// A flow leaves the table: its streams end (held data after gaps, then end-of-stream).
+fn finish_flow<O: Output>(mut f: Flow<App>, info: &PacketInfo, budget: &mut Budget, stats: &mut Stats, out: &mut O) {
+    let ctx = ctx_for(info, &f);
+    let server_port = f.server_port();
+    let transport = if f.key.ip_proto == 6 { Transport::Tcp } else { Transport::Udp };
+    let Flow { streams, app, .. } = &mut f;
+    let mut sink = SinkTo { out, ctx, stats };
+    if transport == Transport::Tcp {
+        for d in [Direction::ToServer, Direction::ToClient] {
+            if let Some(s) = streams.get_mut(d.index()) {
+                s.close(budget, &mut |dl| app.deliver(transport, server_port, d, dl, &mut sink));
+                s.discard(budget);
+            }
+        }
+    }
+}
+
+fn new_flow(id: u64, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
+    Flow {
+        id,
+        key,
+        client_is_a,
+        first_ts: ts,
+        last_ts: ts,
+        phase: Phase::New,
+        packets: [0; 2],
+        bytes: [0; 2],
+        streams: Default::default(),
+        app: App::default(),
+    }
+}
+
+fn touch(flow: &mut Flow<App>, dir: Direction, ts: u64, len: usize) {
+    flow.last_ts = flow.last_ts.max(ts);
+    if let Some(p) = flow.packets.get_mut(dir.index()) {
+        *p += 1;
+    }
+    if let Some(b) = flow.bytes.get_mut(dir.index()) {
+        *b += len as u64;
+    }
+}
