@@ -1,3 +1,4 @@
+#![cfg(feature = "opcua")]
 //! A driver for comparing the OPC UA dissector with tshark outside the pipeline.
 //!
 //! With `OPCUA_AGREE_IN` set to a file of feed lines (`frame dir stream HEX` or

@@ -1,3 +1,4 @@
+#![cfg(feature = "opcua")]
 //! OPC UA dissector on real captures (CISA icsnpp-opcua-binary test traces and an asyncua
 //! peer capture): the TCP payloads, per direction, are in `data/opcua_*.feed`
 //! (`frame dir stream HEX`, dir 0 = to server, made with `tshark -T fields -e tcp.payload`),
