@@ -88,13 +88,13 @@ impl App {
     ) {
         match self {
             App::Active { dissector, .. } => match d {
-                Delivery::Data(data) => dissector.parse(dir, data, sink),
+                Delivery::Data(data) | Delivery::Held { data, .. } => dissector.parse(dir, data, sink),
                 Delivery::Gap(n) => dissector.on_gap(dir, n, sink),
                 Delivery::Eof => dissector.on_eof(dir, sink),
             },
             App::Unknown => {}
             App::Undecided { tries, stash } => {
-                let Delivery::Data(data) = d else {
+                let (Delivery::Data(data) | Delivery::Held { data, .. }) = d else {
                     // A gap before anything was recognised: the stash no longer precedes the
                     // next bytes.
                     if let Some(s) = stash.as_mut() {

@@ -208,13 +208,20 @@ impl<O: Output> Pipeline<O> {
                 }
                 let Flow { streams, app, .. } = flow;
                 let mut sink = SinkTo { out: &mut *out, ctx, stats: &mut *stats };
-                let mut feed = |dir: Direction, dl: Delivery<'_>| app.deliver(transport, server_port, dir, dl, &mut sink);
+                let mut feed = |dir: Direction, dl: Delivery<'_>| {
+                    // PDUs completed by held data were seen in the packet that brought it.
+                    (sink.ctx.frame, sink.ctx.ts_ns) = match dl {
+                        Delivery::Held { frame, ts_ns, .. } => (frame, ts_ns),
+                        _ => (info.frame, info.ts_ns),
+                    };
+                    app.deliver(transport, server_port, dir, dl, &mut sink)
+                };
                 if flags.ack {
                     // The peer's stream may hold data past a hole this packet acknowledges.
                     let other = dir.flip();
                     streams[other.index()].acked(ack, budget, &mut |dl| feed(other, dl));
                 }
-                streams[dir.index()].segment(seq, payload, flags.fin, budget, &mut |dl| feed(dir, dl));
+                streams[dir.index()].segment(seq, payload, flags.fin, (info.frame, info.ts_ns), budget, &mut |dl| feed(dir, dl));
                 if flags.rst {
                     for d in [dir, dir.flip()] {
                         streams[d.index()].close(budget, &mut |dl| feed(d, dl));
@@ -261,7 +268,12 @@ fn finish_flow<O: Output>(mut f: Flow<App>, info: &PacketInfo, budget: &mut Budg
     if transport == Transport::Tcp {
         for d in [Direction::ToServer, Direction::ToClient] {
             if let Some(s) = streams.get_mut(d.index()) {
-                s.close(budget, &mut |dl| app.deliver(transport, server_port, d, dl, &mut sink));
+                s.close(budget, &mut |dl| {
+                    if let Delivery::Held { frame, ts_ns, .. } = dl {
+                        (sink.ctx.frame, sink.ctx.ts_ns) = (frame, ts_ns);
+                    }
+                    app.deliver(transport, server_port, d, dl, &mut sink)
+                });
                 s.discard(budget);
             }
         }

@@ -14,6 +14,9 @@
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivery<'a> {
     Data(&'a [u8]),
+    /// Data that was held out of order: its bytes arrived in packet `frame` at `ts_ns`, which is
+    /// where a PDU ending in them was seen (what Wireshark reports, and the contract's `frame`).
+    Held { data: &'a [u8], frame: u64, ts_ns: u64 },
     Gap(u64),
     Eof,
 }
@@ -59,9 +62,21 @@ pub struct Stream {
     /// Sequence number just past the last data byte, once a FIN is seen.
     fin: Option<u32>,
     ended: bool,
-    held: Vec<(u32, Box<[u8]>)>,
+    held: Vec<Held>,
     held_bytes: usize,
 }
+
+/// A segment held out of order, with the packet it came in.
+#[derive(Debug)]
+struct Held {
+    seq: u32,
+    data: Box<[u8]>,
+    frame: u64,
+    ts_ns: u64,
+}
+
+/// The packet a segment came in: (frame number, time in ns).
+pub type Origin = (u64, u64);
 
 /// `a - b` in sequence space, as a signed distance.
 fn dist(a: u32, b: u32) -> i64 {
@@ -86,7 +101,7 @@ impl Stream {
     }
 
     /// A segment from this direction.
-    pub fn segment(&mut self, seq: u32, payload: &[u8], fin: bool, budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
+    pub fn segment(&mut self, seq: u32, payload: &[u8], fin: bool, origin: Origin, budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
         if self.ended {
             return;
         }
@@ -112,7 +127,7 @@ impl Stream {
                     _ => budget.stats.retransmissions += 1,
                 }
             } else {
-                self.hold(seq, payload, budget, out);
+                self.hold(seq, payload, origin, budget, out);
             }
         }
         self.check_fin(budget, out);
@@ -172,7 +187,7 @@ impl Stream {
 
     fn first_held(&self) -> Option<u32> {
         let next = self.next?;
-        self.held.iter().map(|(s, _)| *s).min_by_key(|s| dist(*s, next))
+        self.held.iter().map(|h| h.seq).min_by_key(|s| dist(*s, next))
     }
 
     /// Deliver held segments that are now contiguous.
@@ -182,25 +197,28 @@ impl Stream {
                 .held
                 .iter()
                 .enumerate()
-                .filter(|(_, (s, _))| dist(*s, next) <= 0)
+                .filter(|(_, h)| dist(h.seq, next) <= 0)
                 .map(|(i, _)| i)
                 .next()
             else {
                 break;
             };
-            let (seq, data) = self.held.swap_remove(i);
-            self.held_bytes -= data.len();
-            budget.used = budget.used.saturating_sub(data.len());
-            let skip = usize::try_from(dist(next, seq)).unwrap_or(0);
-            if let Some(rest) = data.get(skip..).filter(|r| !r.is_empty()) {
-                self.deliver(rest, out);
+            let h = self.held.swap_remove(i);
+            self.held_bytes -= h.data.len();
+            budget.used = budget.used.saturating_sub(h.data.len());
+            let skip = usize::try_from(dist(next, h.seq)).unwrap_or(0);
+            if let Some(rest) = h.data.get(skip..).filter(|r| !r.is_empty()) {
+                if let Some(n) = self.next.as_mut() {
+                    *n = n.wrapping_add(rest.len() as u32);
+                }
+                out(Delivery::Held { data: rest, frame: h.frame, ts_ns: h.ts_ns });
             }
         }
     }
 
-    fn hold(&mut self, seq: u32, payload: &[u8], budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
+    fn hold(&mut self, seq: u32, payload: &[u8], origin: Origin, budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
         // The same segment again (a retransmission of held data): keep the first copy.
-        if self.held.iter().any(|(s, d)| *s == seq && d.len() >= payload.len()) {
+        if self.held.iter().any(|h| h.seq == seq && h.data.len() >= payload.len()) {
             budget.stats.retransmissions += 1;
             return;
         }
@@ -235,7 +253,7 @@ impl Stream {
             return;
         }
         budget.stats.out_of_order += 1;
-        self.held.push((seq, payload.into()));
+        self.held.push(Held { seq, data: payload.into(), frame: origin.0, ts_ns: origin.1 });
         self.held_bytes += payload.len();
         budget.used += payload.len();
     }
@@ -276,14 +294,14 @@ mod tests {
         let mut got = Vec::new();
         let mut out = |d: Delivery<'_>| {
             got.push(match d {
-                Delivery::Data(x) => D::Data(x.to_vec()),
+                Delivery::Data(x) | Delivery::Held { data: x, .. } => D::Data(x.to_vec()),
                 Delivery::Gap(n) => D::Gap(n),
                 Delivery::Eof => D::Eof,
             })
         };
         s.syn(999);
         for (i, (seq, data, fin)) in steps.iter().enumerate() {
-            s.segment(*seq, data, *fin, &mut b, &mut out);
+            s.segment(*seq, data, *fin, (i as u64, 0), &mut b, &mut out);
             for (after, ack) in acks {
                 if *after == i {
                     s.acked(*ack, &mut b, &mut out);
@@ -330,7 +348,7 @@ mod tests {
         s.syn(0);
         for i in 0..1000u32 {
             // Every other 10-byte segment is missing.
-            s.segment(1 + i * 20 + 10, &[7; 10], false, &mut b, &mut |d| {
+            s.segment(1 + i * 20 + 10, &[7; 10], false, (0, 0), &mut b, &mut |d| {
                 if let Delivery::Gap(_) = d {
                     gaps += 1
                 }
@@ -341,11 +359,22 @@ mod tests {
     }
 
     #[test]
+    fn held_data_keeps_the_packet_it_came_in() {
+        let mut s = Stream::default();
+        let mut b = Budget::default();
+        let mut got = vec![];
+        s.syn(0);
+        s.segment(4, b"def", false, (7, 70), &mut b, &mut |_| {});
+        s.segment(1, b"abc", false, (8, 80), &mut b, &mut |d| got.push(format!("{d:?}")));
+        assert_eq!(got, vec![r#"Data([97, 98, 99])"#, r#"Held { data: [100, 101, 102], frame: 7, ts_ns: 70 }"#]);
+    }
+
+    #[test]
     fn midstream_pickup_starts_at_first_byte() {
         let mut s = Stream::default();
         let mut b = Budget::default();
         let mut got = vec![];
-        s.segment(5_000_000, b"xyz", false, &mut b, &mut |d| {
+        s.segment(5_000_000, b"xyz", false, (0, 0), &mut b, &mut |d| {
             if let Delivery::Data(x) = d {
                 got.extend_from_slice(x)
             }
@@ -361,9 +390,9 @@ mod tests {
         let mut b = Budget::default();
         let mut got = vec![];
         s.syn(u32::MAX - 2);
-        s.segment(u32::MAX, b"ab", false, &mut b, &mut |_| {});
-        s.segment(u32::MAX - 1, b"x", false, &mut b, &mut |d| {
-            if let Delivery::Data(x) = d {
+        s.segment(u32::MAX, b"ab", false, (0, 0), &mut b, &mut |_| {});
+        s.segment(u32::MAX - 1, b"x", false, (1, 0), &mut b, &mut |d| {
+            if let Delivery::Data(x) | Delivery::Held { data: x, .. } = d {
                 got.extend_from_slice(x)
             }
         });
