@@ -46,9 +46,20 @@ pub trait Output {
 }
 
 /// Limits for the whole pipeline.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub flows: FlowConfig,
+    /// Out-of-order bytes held by all TCP streams together.
+    pub reassembly_global: usize,
+    /// Out-of-order bytes held by one TCP stream.
+    pub reassembly_per_stream: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let b = Budget::default();
+        Limits { flows: FlowConfig::default(), reassembly_global: b.global_cap, reassembly_per_stream: b.per_stream_cap }
+    }
 }
 
 pub struct Pipeline<O: Output> {
@@ -110,7 +121,11 @@ impl<O: Output> Pipeline<O> {
     pub fn new(out: O, limits: Limits) -> Self {
         Pipeline {
             flows: FlowTable::new(limits.flows),
-            budget: Budget::default(),
+            budget: Budget {
+                global_cap: limits.reassembly_global,
+                per_stream_cap: limits.reassembly_per_stream,
+                ..Budget::default()
+            },
             defrag: Defrag::default(),
             stats: Stats::default(),
             last: None,
