@@ -184,6 +184,7 @@ impl<O: Output> Pipeline<O> {
 
     fn transport(&mut self, info: &PacketInfo, d: &Decoded<'_>) {
         self.last = Some(*info);
+        self.tick(info.ts_ns);
         let (sport, dport, ip_proto, transport, syn, ack_flag) = match d.l4 {
             L4::Tcp { sport, dport, flags, .. } => (sport, dport, 6, Transport::Tcp, flags.syn, flags.ack),
             L4::Udp { sport, dport, .. } => (sport, dport, 17, Transport::Udp, false, false),
