@@ -20,6 +20,7 @@ pub mod bench;
 pub mod conv;
 pub mod floor;
 pub mod frame;
+pub mod golden;
 pub mod pcap;
 pub mod proto;
 pub mod rng;

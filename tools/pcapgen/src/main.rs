@@ -1,4 +1,5 @@
-//! `pcapgen bench ...` writes the benchmark capture; `pcapgen floor FILE` times the floor pass.
+//! `pcapgen bench ...` writes the benchmark capture; `pcapgen floor FILE` times the floor pass;
+//! `pcapgen golden --out-dir DIR` writes the golden test captures.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -13,7 +14,9 @@ const USAGE: &str = "usage:
       write the deterministic benchmark capture (defaults: 3000000 packets, 20000 flows,
       seed 1, 15% of the initial flows mid-stream); statistics go to stderr as JSON
   pcapgen floor FILE
-      read FILE with pcap-parser, slice every frame with etherparse, print one JSON line";
+      read FILE with pcap-parser, slice every frame with etherparse, print one JSON line
+  pcapgen golden --out-dir DIR
+      write the golden test captures (DIR/modbus/*.pcap*), byte-identical on every run";
 
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("pcapgen: {msg}\n{USAGE}");
@@ -122,6 +125,40 @@ fn floor_cmd(args: Vec<String>) -> ExitCode {
     }
 }
 
+fn golden_cmd(args: Vec<String>) -> ExitCode {
+    let mut out: Option<PathBuf> = None;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out-dir" | "-o" => match it.next() {
+                Some(v) => out = Some(PathBuf::from(v)),
+                None => return usage_error("--out-dir needs a value"),
+            },
+            s if s.starts_with("--out-dir=") => out = Some(PathBuf::from(&s["--out-dir=".len()..])),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => return usage_error(&format!("unknown argument {other:?}")),
+        }
+    }
+    let Some(out) = out else {
+        return usage_error("golden: --out-dir DIR is required");
+    };
+    match pcapgen::golden::write_all(&out) {
+        Ok(paths) => {
+            for p in paths {
+                eprintln!("pcapgen: wrote {}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pcapgen: golden: {}: {e}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
@@ -131,6 +168,7 @@ fn main() -> ExitCode {
     match cmd.as_str() {
         "bench" => bench_cmd(args),
         "floor" => floor_cmd(args),
+        "golden" => golden_cmd(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
