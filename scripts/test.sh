@@ -20,3 +20,5 @@ for mod in bacpypes3 asyncua; do
   python3 -c "import $mod" 2>/dev/null || pip install -q "$mod"
 done
 cargo test --workspace
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings

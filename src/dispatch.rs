@@ -17,8 +17,14 @@ const STASH: usize = 64;
 
 /// A flow's application-layer state.
 pub enum App {
-    Undecided { tries: u8, stash: Option<Box<[Vec<u8>; 2]>> },
-    Active { proto: Proto, dissector: Box<dyn Dissector> },
+    Undecided {
+        tries: u8,
+        stash: Option<Box<[Vec<u8>; 2]>>,
+    },
+    Active {
+        proto: Proto,
+        dissector: Box<dyn Dissector>,
+    },
     /// Not a protocol we dissect.
     Unknown,
 }
@@ -35,15 +41,22 @@ impl std::fmt::Debug for App {
 
 impl Default for App {
     fn default() -> Self {
-        App::Undecided { tries: 0, stash: None }
+        App::Undecided {
+            tries: 0,
+            stash: None,
+        }
     }
 }
 
 /// The protocol of `data` (first bytes in direction `dir`), trying port owners first.
 fn classify(transport: Transport, server_port: u16, dir: Direction, data: &[u8]) -> Probe2 {
     let mut need_more = false;
-    let by_port = Proto::ALL.iter().filter(|p| p.default_ports().contains(&server_port));
-    let others = Proto::ALL.iter().filter(|p| !p.default_ports().contains(&server_port));
+    let by_port = Proto::ALL
+        .iter()
+        .filter(|p| p.default_ports().contains(&server_port));
+    let others = Proto::ALL
+        .iter()
+        .filter(|p| !p.default_ports().contains(&server_port));
     for &p in by_port.chain(others) {
         if p.transport() != transport || !p.enabled() {
             continue;
@@ -88,7 +101,9 @@ impl App {
     ) {
         match self {
             App::Active { dissector, .. } => match d {
-                Delivery::Data(data) | Delivery::Held { data, .. } => dissector.parse(dir, data, sink),
+                Delivery::Data(data) | Delivery::Held { data, .. } => {
+                    dissector.parse(dir, data, sink)
+                }
                 Delivery::Gap(n) => dissector.on_gap(dir, n, sink),
                 Delivery::Eof => dissector.on_eof(dir, sink),
             },
@@ -106,7 +121,10 @@ impl App {
                     return;
                 }
                 *tries += 1;
-                let held = stash.as_ref().and_then(|s| s.get(dir.index())).filter(|v| !v.is_empty());
+                let held = stash
+                    .as_ref()
+                    .and_then(|s| s.get(dir.index()))
+                    .filter(|v| !v.is_empty());
                 let verdict = match held {
                     Some(prefix) => {
                         let mut joined = prefix.clone();

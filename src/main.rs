@@ -91,7 +91,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version print and exit 0; usage errors exit 2.
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     tracing_subscriber::fmt()
@@ -99,13 +103,33 @@ fn main() -> ExitCode {
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EDGETAP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_env("EDGETAP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
     let result = match cli.command {
-        Command::Dissect { format, max_flows, pcaps } => dissect(format, max_flows, &pcaps),
-        Command::Run { interfaces, filter, snaplen, no_promisc, buffer_size, format, duration } => {
-            let cfg = LiveConfig { interfaces, filter, snaplen, promisc: !no_promisc, immediate: true, buffer_size };
+        Command::Dissect {
+            format,
+            max_flows,
+            pcaps,
+        } => dissect(format, max_flows, &pcaps),
+        Command::Run {
+            interfaces,
+            filter,
+            snaplen,
+            no_promisc,
+            buffer_size,
+            format,
+            duration,
+        } => {
+            let cfg = LiveConfig {
+                interfaces,
+                filter,
+                snaplen,
+                promisc: !no_promisc,
+                immediate: true,
+                buffer_size,
+            };
             run_live(&cfg, format, duration)
         }
     };
@@ -134,7 +158,11 @@ fn dissect(format: Format, max_flows: usize, pcaps: &[PathBuf]) -> anyhow::Resul
             let mut p = Pipeline::new(out, limits(max_flows));
             replay.for_each(|pkt| p.packet(pkt));
             p.finish();
-            let broken_pipe = p.out.write_error.as_ref().map(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+            let broken_pipe = p
+                .out
+                .write_error
+                .as_ref()
+                .map(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
             match (broken_pipe, p.out.flush()) {
                 (Some(true), _) => {}
                 (Some(false), _) | (None, Err(_)) => anyhow::bail!("cannot write to stdout"),
@@ -182,13 +210,23 @@ fn print_counts(s: &Stats, seconds: f64) -> anyhow::Result<()> {
 }
 
 fn summary(s: &Stats, seconds: f64) {
-    let pdus: Vec<String> = s.pdus.to_map().iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k}={n}")).collect();
+    let pdus: Vec<String> = s
+        .pdus
+        .to_map()
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
     tracing::info!(
         "{} packets, {} flows, {} PDUs ({}), {} gaps, {} flows evicted, in {:.3} s",
         s.packets,
         s.flows.created,
         s.pdus.total(),
-        if pdus.is_empty() { "none".to_string() } else { pdus.join(" ") },
+        if pdus.is_empty() {
+            "none".to_string()
+        } else {
+            pdus.join(" ")
+        },
         s.reassembly.gaps,
         s.flows.evicted,
         seconds
@@ -198,7 +236,8 @@ fn summary(s: &Stats, seconds: f64) {
 fn run_live(cfg: &LiveConfig, format: Format, duration: Option<f64>) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
     }
     if let Some(secs) = duration {
         let stop = Arc::clone(&stop);
@@ -211,7 +250,11 @@ fn run_live(cfg: &LiveConfig, format: Format, duration: Option<f64>) -> anyhow::
     let mut cap = LiveCapture::open(cfg).map_err(anyhow::Error::msg)?;
     tracing::info!("capturing on {}", cfg.interfaces.join(", "));
     let started = Instant::now();
-    fn go<O: Output>(cap: &mut LiveCapture, stop: &AtomicBool, p: &mut Pipeline<O>) -> anyhow::Result<()> {
+    fn go<O: Output>(
+        cap: &mut LiveCapture,
+        stop: &AtomicBool,
+        p: &mut Pipeline<O>,
+    ) -> anyhow::Result<()> {
         let mut last_tick = 0u64;
         let res = {
             let pr = std::cell::RefCell::new(&mut *p);
@@ -232,7 +275,10 @@ fn run_live(cfg: &LiveConfig, format: Format, duration: Option<f64>) -> anyhow::
     let stats = match format {
         Format::Jsonl => {
             // Live output is line-buffered so a reader sees each PDU as it happens.
-            let mut p = Pipeline::new(JsonLines::new(std::io::LineWriter::new(std::io::stdout())), Limits::default());
+            let mut p = Pipeline::new(
+                JsonLines::new(std::io::LineWriter::new(std::io::stdout())),
+                Limits::default(),
+            );
             go(&mut cap, &stop, &mut p)?;
             let _ = p.out.flush();
             p.stats()

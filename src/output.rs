@@ -14,7 +14,13 @@ impl std::fmt::Display for Rfc3339 {
         let micros = (self.0 % 1_000_000_000) / 1000;
         let (y, m, d) = civil_from_days((secs / 86_400) as i64);
         let rem = secs % 86_400;
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", rem / 3600, (rem / 60) % 60, rem % 60)
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60
+        )
     }
 }
 
@@ -40,7 +46,11 @@ pub struct JsonLines<W: Write> {
 
 impl<W: Write> JsonLines<W> {
     pub fn new(w: W) -> Self {
-        JsonLines { w, buf: Vec::with_capacity(4096), write_error: None }
+        JsonLines {
+            w,
+            buf: Vec::with_capacity(4096),
+            write_error: None,
+        }
     }
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.w.flush()
@@ -95,7 +105,13 @@ mod tests {
     #[test]
     fn rfc3339() {
         assert_eq!(Rfc3339(0).to_string(), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(Rfc3339(1_795_336_042_217_633_123).to_string(), "2026-11-22T08:27:22.217633Z");
-        assert_eq!(Rfc3339(951_782_400_000_000_000).to_string(), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            Rfc3339(1_795_336_042_217_633_123).to_string(),
+            "2026-11-22T08:27:22.217633Z"
+        );
+        assert_eq!(
+            Rfc3339(951_782_400_000_000_000).to_string(),
+            "2000-02-29T00:00:00.000000Z"
+        );
     }
 }

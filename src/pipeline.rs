@@ -58,7 +58,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         let b = Budget::default();
-        Limits { flows: FlowConfig::default(), reassembly_global: b.global_cap, reassembly_per_stream: b.per_stream_cap }
+        Limits {
+            flows: FlowConfig::default(),
+            reassembly_global: b.global_cap,
+            reassembly_per_stream: b.per_stream_cap,
+        }
     }
 }
 
@@ -171,10 +175,18 @@ impl<O: Output> Pipeline<O> {
                 return;
             }
         };
-        let info = PacketInfo { source: pkt.source, frame: pkt.frame, ts_ns: pkt.ts_ns, macs: (d.src_mac, d.dst_mac) };
+        let info = PacketInfo {
+            source: pkt.source,
+            frame: pkt.frame,
+            ts_ns: pkt.ts_ns,
+            macs: (d.src_mac, d.dst_mac),
+        };
         if let L4::Fragment(f) = d.l4 {
             if let Some((proto, whole)) = self.defrag.add(pkt.ts_ns, &f) {
-                let d2 = Decoded { l4: decode::transport_of(proto, &whole), ..d };
+                let d2 = Decoded {
+                    l4: decode::transport_of(proto, &whole),
+                    ..d
+                };
                 self.transport(&info, &d2);
             }
             return;
@@ -186,7 +198,12 @@ impl<O: Output> Pipeline<O> {
         self.last = Some(*info);
         self.tick(info.ts_ns);
         let (sport, dport, ip_proto, transport, syn, ack_flag) = match d.l4 {
-            L4::Tcp { sport, dport, flags, .. } => (sport, dport, 6, Transport::Tcp, flags.syn, flags.ack),
+            L4::Tcp {
+                sport,
+                dport,
+                flags,
+                ..
+            } => (sport, dport, 6, Transport::Tcp, flags.syn, flags.ack),
             L4::Udp { sport, dport, .. } => (sport, dport, 17, Transport::Udp, false, false),
             L4::Icmp { .. } => {
                 self.stats.decode.icmp += 1;
@@ -199,7 +216,13 @@ impl<O: Output> Pipeline<O> {
         };
         let (key, src_is_a) = FlowKey::of(d.src, sport, d.dst, dport, ip_proto, d.vlan);
         let client_src = src_is_client(syn, ack_flag, sport, dport);
-        let Pipeline { flows, budget, stats, out, .. } = self;
+        let Pipeline {
+            flows,
+            budget,
+            stats,
+            out,
+            ..
+        } = self;
         let flow = flows.lookup_or_insert(
             key,
             info.ts_ns,
@@ -211,7 +234,13 @@ impl<O: Output> Pipeline<O> {
         let ctx = ctx_for(info, flow);
         let server_port = flow.server_port();
         match d.l4 {
-            L4::Tcp { seq, ack, flags, payload, .. } => {
+            L4::Tcp {
+                seq,
+                ack,
+                flags,
+                payload,
+                ..
+            } => {
                 stats.decode.tcp += 1;
                 touch(flow, dir, info.ts_ns, payload.len());
                 if flags.syn {
@@ -223,7 +252,11 @@ impl<O: Output> Pipeline<O> {
                     flow.phase = Phase::Established;
                 }
                 let Flow { streams, app, .. } = flow;
-                let mut sink = SinkTo { out: &mut *out, ctx, stats: &mut *stats };
+                let mut sink = SinkTo {
+                    out: &mut *out,
+                    ctx,
+                    stats: &mut *stats,
+                };
                 let mut feed = |dir: Direction, dl: Delivery<'_>| {
                     // PDUs completed by held data were seen in the packet that brought it.
                     (sink.ctx.frame, sink.ctx.ts_ns) = match dl {
@@ -237,7 +270,14 @@ impl<O: Output> Pipeline<O> {
                     let other = dir.flip();
                     streams[other.index()].acked(ack, budget, &mut |dl| feed(other, dl));
                 }
-                streams[dir.index()].segment(seq, payload, flags.fin, (info.frame, info.ts_ns), budget, &mut |dl| feed(dir, dl));
+                streams[dir.index()].segment(
+                    seq,
+                    payload,
+                    flags.fin,
+                    (info.frame, info.ts_ns),
+                    budget,
+                    &mut |dl| feed(dir, dl),
+                );
                 if flags.rst {
                     for d in [dir, dir.flip()] {
                         streams[d.index()].close(budget, &mut |dl| feed(d, dl));
@@ -247,8 +287,18 @@ impl<O: Output> Pipeline<O> {
             L4::Udp { payload, .. } => {
                 stats.decode.udp += 1;
                 touch(flow, dir, info.ts_ns, payload.len());
-                let mut sink = SinkTo { out: &mut *out, ctx, stats: &mut *stats };
-                flow.app.deliver(transport, server_port, dir, Delivery::Data(payload), &mut sink);
+                let mut sink = SinkTo {
+                    out: &mut *out,
+                    ctx,
+                    stats: &mut *stats,
+                };
+                flow.app.deliver(
+                    transport,
+                    server_port,
+                    dir,
+                    Delivery::Data(payload),
+                    &mut sink,
+                );
             }
             _ => {}
         }
@@ -262,23 +312,45 @@ impl<O: Output> Pipeline<O> {
     /// End of input: every flow ends, flushing what its streams and dissectors still hold.
     pub fn finish(&mut self) {
         let Some(info) = self.last else { return };
-        let Pipeline { flows, budget, stats, out, .. } = self;
+        let Pipeline {
+            flows,
+            budget,
+            stats,
+            out,
+            ..
+        } = self;
         flows.drain(&mut |f, _| finish_flow(f, &info, budget, stats, out));
     }
 
     /// Expire idle flows at packet time `now` (called by live capture when no packet comes).
     pub fn tick(&mut self, now: u64) {
         let Some(info) = self.last else { return };
-        let Pipeline { flows, budget, stats, out, .. } = self;
+        let Pipeline {
+            flows,
+            budget,
+            stats,
+            out,
+            ..
+        } = self;
         flows.expire(now, &mut |f, _| finish_flow(f, &info, budget, stats, out));
     }
 }
 
 /// A flow leaves the table: its streams end (held data after gaps, then end-of-stream).
-fn finish_flow<O: Output>(mut f: Flow<App>, info: &PacketInfo, budget: &mut Budget, stats: &mut Stats, out: &mut O) {
+fn finish_flow<O: Output>(
+    mut f: Flow<App>,
+    info: &PacketInfo,
+    budget: &mut Budget,
+    stats: &mut Stats,
+    out: &mut O,
+) {
     let ctx = ctx_for(info, &f);
     let server_port = f.server_port();
-    let transport = if f.key.ip_proto == 6 { Transport::Tcp } else { Transport::Udp };
+    let transport = if f.key.ip_proto == 6 {
+        Transport::Tcp
+    } else {
+        Transport::Udp
+    };
     let Flow { streams, app, .. } = &mut f;
     let mut sink = SinkTo { out, ctx, stats };
     if transport == Transport::Tcp {

@@ -25,7 +25,10 @@ impl PerProto {
         self.0.iter().sum()
     }
     pub fn to_map(self) -> BTreeMap<&'static str, u64> {
-        Proto::ALL.iter().map(|p| (p.name(), self.get(*p))).collect()
+        Proto::ALL
+            .iter()
+            .map(|p| (p.name(), self.get(*p)))
+            .collect()
     }
 }
 

@@ -42,8 +42,14 @@ fn require_file(p: &str, hint: &str) {
 }
 
 fn require_deb_python(modules: &str, pkgs: &str) {
-    require_file(DEB_PY, "Debian's python3 is needed for its python3-* packages");
-    let ok = Command::new(DEB_PY).args(["-c", &format!("import {modules}")]).status().map(|s| s.success());
+    require_file(
+        DEB_PY,
+        "Debian's python3 is needed for its python3-* packages",
+    );
+    let ok = Command::new(DEB_PY)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .map(|s| s.success());
     assert!(
         matches!(ok, Ok(true)),
         "{DEB_PY} cannot import {modules}; apt-get install -y --no-install-recommends {pkgs}"
@@ -52,7 +58,11 @@ fn require_deb_python(modules: &str, pkgs: &str) {
 
 /// Runs a client to completion (fails the test on timeout or non-zero exit); returns its stdout.
 fn run_client(mut cmd: Command, timeout: Duration, what: &str) -> String {
-    let out_path = std::env::temp_dir().join(format!("edgetap-client-{}-{}.out", std::process::id(), what));
+    let out_path = std::env::temp_dir().join(format!(
+        "edgetap-client-{}-{}.out",
+        std::process::id(),
+        what
+    ));
     let err_path = out_path.with_extension("err");
     let mut child = cmd
         .stdin(Stdio::null())
@@ -65,21 +75,34 @@ fn run_client(mut cmd: Command, timeout: Duration, what: &str) -> String {
     let err = std::fs::read_to_string(&err_path).unwrap_or_default();
     let _ = std::fs::remove_file(&out_path);
     let _ = std::fs::remove_file(&err_path);
-    assert!(st.success(), "{what} failed ({st}); stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        st.success(),
+        "{what} failed ({st}); stdout:\n{out}\nstderr:\n{err}"
+    );
     out
 }
 
 fn listening(port: u16) -> bool {
-    let out = Command::new("ss").args(["-Hltn", &format!("sport = :{port}")]).output().expect("running ss");
+    let out = Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()
+        .expect("running ss");
     !String::from_utf8_lossy(&out.stdout).trim().is_empty()
 }
 
 /// The pid of whatever listens on `port` (from `ss -p`).
 fn listener_pid(port: u16) -> Option<u32> {
-    let out = Command::new("ss").args(["-Hltnp", &format!("sport = :{port}")]).output().ok()?;
+    let out = Command::new("ss")
+        .args(["-Hltnp", &format!("sport = :{port}")])
+        .output()
+        .ok()?;
     let s = String::from_utf8_lossy(&out.stdout).to_string();
     let i = s.find("pid=")? + 4;
-    s[i..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    s[i..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn three_distinct_ports() -> Vec<u16> {
@@ -131,19 +154,31 @@ impl Rabbit {
             .stdout(std::fs::File::create(dir.join("server.log")).unwrap())
             .stderr(std::fs::File::create(dir.join("server.err")).unwrap());
         let child: Child = cmd.spawn().expect("starting rabbitmq-server");
-        let mut r = Rabbit { server: Guard::new(child), dir, node, epmd_port, stopped: false };
+        let mut r = Rabbit {
+            server: Guard::new(child),
+            dir,
+            node,
+            epmd_port,
+            stopped: false,
+        };
         let t0 = Instant::now();
         let deadline = t0 + Duration::from_secs(75);
         while !listening(port) {
             if let Some(st) = r.server.child().try_wait().unwrap() {
-                panic!("RabbitMQ could not start: rabbitmq-server exited with {st}\n{}", r.logs());
+                panic!(
+                    "RabbitMQ could not start: rabbitmq-server exited with {st}\n{}",
+                    r.logs()
+                );
             }
             if Instant::now() > deadline {
                 panic!("RabbitMQ could not start: nothing listening on 127.0.0.1:{port} after 75 s\n{}", r.logs());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        eprintln!("RabbitMQ listening on 127.0.0.1:{port} after {:.1} s", t0.elapsed().as_secs_f64());
+        eprintln!(
+            "RabbitMQ listening on 127.0.0.1:{port} after {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
         r
     }
 
@@ -153,7 +188,11 @@ impl Rabbit {
             let lines: Vec<&str> = s.lines().collect();
             lines[lines.len().saturating_sub(30)..].join("\n")
         };
-        format!("--- server.log (tail)\n{}\n--- server.err (tail)\n{}", tail("server.log"), tail("server.err"))
+        format!(
+            "--- server.log (tail)\n{}\n--- server.err (tail)\n{}",
+            tail("server.log"),
+            tail("server.err")
+        )
     }
 
     fn stop(&mut self) {
@@ -164,7 +203,10 @@ impl Rabbit {
         let epmd = listener_pid(self.epmd_port);
         let mut ctl = Command::new(RABBIT_CTL);
         self.env(&mut ctl);
-        ctl.args(["-n", &self.node, "shutdown"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        ctl.args(["-n", &self.node, "shutdown"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         if let Ok(mut c) = ctl.spawn() {
             let deadline = Instant::now() + Duration::from_secs(30);
             while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
@@ -228,18 +270,28 @@ fn from_server(rec: &Value, server: u16) -> bool {
 }
 
 fn method(rec: &Value) -> Option<(u64, u64)> {
-    Some((amqp(rec)["class_id"].as_u64()?, amqp(rec)["method_id"].as_u64()?))
+    Some((
+        amqp(rec)["class_id"].as_u64()?,
+        amqp(rec)["method_id"].as_u64()?,
+    ))
 }
 
 fn common_checks(cap: &Captured, port: u16) {
-    assert!(!cap.records.is_empty(), "no records; stderr:\n{}", cap.stderr);
+    assert!(
+        !cap.records.is_empty(),
+        "no records; stderr:\n{}",
+        cap.stderr
+    );
     let mut last = 0;
     for r in &cap.records {
         assert_eq!(r["proto"], "amqp", "{r}");
         assert_eq!(r["src_ip"], "127.0.0.1", "{r}");
         assert_eq!(r["dest_ip"], "127.0.0.1", "{r}");
         let (s, d) = ports(r);
-        assert!(s == port as u64 || d == port as u64, "record off the broker port {port}: {r}");
+        assert!(
+            s == port as u64 || d == port as u64,
+            "record off the broker port {port}: {r}"
+        );
         let f = r["frame"].as_u64().expect("frame");
         assert!(f >= last, "frames out of order: {f} after {last}");
         last = f;
@@ -252,7 +304,10 @@ fn common_checks(cap: &Captured, port: u16) {
 fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
     require_root();
     require_cmd("ss", "install iproute2");
-    require_file(RABBIT_SERVER, "RabbitMQ is required: apt-get install -y --no-install-recommends rabbitmq-server");
+    require_file(
+        RABBIT_SERVER,
+        "RabbitMQ is required: apt-get install -y --no-install-recommends rabbitmq-server",
+    );
     require_deb_python("pika, proton", "python3-pika python3-qpid-proton");
     let t0 = Instant::now();
     let p = three_distinct_ports();
@@ -261,9 +316,13 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
 
     let tap = Tap::start("lo", &format!("tcp port {port}"));
     let mut pika = Command::new(DEB_PY);
-    pika.arg(peer("amqp_pika_session.py")).args([&port.to_string(), USER, GOOD_PW, BAD_PW]);
+    pika.arg(peer("amqp_pika_session.py"))
+        .args([&port.to_string(), USER, GOOD_PW, BAD_PW]);
     let out = run_client(pika, Duration::from_secs(40), "pika client");
-    assert!(out.contains("consumed 3") && out.contains("bad login ->"), "pika client:\n{out}");
+    assert!(
+        out.contains("consumed 3") && out.contains("bad login ->"),
+        "pika client:\n{out}"
+    );
     let mut proton = Command::new(DEB_PY);
     proton
         .arg(peer("amqp_proton_session.py"))
@@ -273,7 +332,11 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
     assert!(out.contains("bad login ->"), "proton client:\n{out}");
     let cap = tap.stop();
     rabbit.stop();
-    eprintln!("{} records in {:.1} s", cap.records.len(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "{} records in {:.1} s",
+        cap.records.len(),
+        t0.elapsed().as_secs_f64()
+    );
 
     common_checks(&cap, port);
     // Credentials never reach the output (PLAIN responses are reported by length only).
@@ -284,22 +347,37 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
     // One version per connection: two 0-9-1 connections (session, bad login), one 1.0.
     let mut conns: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
     for r in &cap.records {
-        let v = amqp(r)["version"].as_str().unwrap_or_else(|| panic!("no version: {r}")).to_string();
+        let v = amqp(r)["version"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no version: {r}"))
+            .to_string();
         conns.entry(client_port(r, port)).or_default().insert(v);
     }
     for (c, v) in &conns {
         assert_eq!(v.len(), 1, "connection from port {c} has versions {v:?}");
     }
     let of = |ver: &str| -> Vec<u64> {
-        conns.iter().filter(|(_, v)| v.contains(ver)).map(|(c, _)| *c).collect()
+        conns
+            .iter()
+            .filter(|(_, v)| v.contains(ver))
+            .map(|(c, _)| *c)
+            .collect()
     };
     let (c091, c10) = (of("0-9-1"), of("1.0"));
     assert_eq!(c091.len(), 2, "0-9-1 connections: {conns:?}");
     assert_eq!(c10.len(), 1, "1.0 connections: {conns:?}");
 
-    let recs = |c: u64| -> Vec<&Value> { cap.records.iter().filter(|r| client_port(r, port) == c).collect() };
+    let recs = |c: u64| -> Vec<&Value> {
+        cap.records
+            .iter()
+            .filter(|r| client_port(r, port) == c)
+            .collect()
+    };
     let find = |rs: &[&Value], cm: (u64, u64)| -> Vec<Value> {
-        rs.iter().filter(|r| method(r) == Some(cm)).map(|r| (*r).clone()).collect()
+        rs.iter()
+            .filter(|r| method(r) == Some(cm))
+            .map(|r| (*r).clone())
+            .collect()
     };
 
     // Both 0-9-1 connections: protocol header, connection.start from RabbitMQ, start-ok from pika.
@@ -307,7 +385,8 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
     for &c in &c091 {
         let rs = recs(c);
         assert!(
-            rs.iter().any(|r| amqp(r)["frame_type"] == "protocol_header" && !from_server(r, port)),
+            rs.iter()
+                .any(|r| amqp(r)["frame_type"] == "protocol_header" && !from_server(r, port)),
             "no 0-9-1 protocol header from client {c}"
         );
         let start = find(&rs, (10, 10));
@@ -319,9 +398,17 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
         let start_ok = find(&rs, (10, 11));
         assert_eq!(start_ok.len(), 1, "connection.start-ok on {c}");
         assert!(!from_server(&start_ok[0], port));
-        assert_eq!(amqp(&start_ok[0])["product"], "Pika Python Client Library", "{}", start_ok[0]);
+        assert_eq!(
+            amqp(&start_ok[0])["product"],
+            "Pika Python Client Library",
+            "{}",
+            start_ok[0]
+        );
         assert_eq!(amqp(&start_ok[0])["mechanism"], "PLAIN", "{}", start_ok[0]);
-        if find(&rs, (10, 50)).iter().any(|r| amqp(r)["reply_code"] == 403) {
+        if find(&rs, (10, 50))
+            .iter()
+            .any(|r| amqp(r)["reply_code"] == 403)
+        {
             bad_conn = Some(c);
         }
     }
@@ -332,8 +419,17 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
     let close = &find(&rs, (10, 50))[0];
     assert!(from_server(close, port), "{close}");
     assert_eq!(amqp(close)["method"], "connection.close");
-    assert!(amqp(close)["reply_text"].as_str().unwrap_or("").starts_with("ACCESS_REFUSED"), "{close}");
-    assert!(find(&rs, (10, 40)).is_empty(), "connection.open on the refused connection");
+    assert!(
+        amqp(close)["reply_text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("ACCESS_REFUSED"),
+        "{close}"
+    );
+    assert!(
+        find(&rs, (10, 40)).is_empty(),
+        "connection.open on the refused connection"
+    );
 
     // The session.
     let good = *c091.iter().find(|&&c| c != bad).unwrap();
@@ -343,14 +439,26 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
         assert!(!v.is_empty(), "no {what} {cm:?} in the session");
         v[0].clone()
     };
-    assert_eq!(amqp(&one((10, 30), "connection.tune"))["method"], "connection.tune");
+    assert_eq!(
+        amqp(&one((10, 30), "connection.tune"))["method"],
+        "connection.tune"
+    );
     assert_eq!(amqp(&one((10, 40), "connection.open"))["virtual_host"], "/");
     one((10, 41), "connection.open-ok");
     one((20, 10), "channel.open");
     let xd = one((40, 10), "exchange.declare");
-    assert_eq!((amqp(&xd)["exchange"].as_str(), amqp(&xd)["exchange_type"].as_str()), (Some("plant"), Some("topic")));
+    assert_eq!(
+        (
+            amqp(&xd)["exchange"].as_str(),
+            amqp(&xd)["exchange_type"].as_str()
+        ),
+        (Some("plant"), Some("topic"))
+    );
     assert_eq!(amqp(&one((50, 10), "queue.declare"))["queue"], "telemetry");
-    assert_eq!(amqp(&one((50, 11), "queue.declare-ok"))["queue"], "telemetry");
+    assert_eq!(
+        amqp(&one((50, 11), "queue.declare-ok"))["queue"],
+        "telemetry"
+    );
     let bind = one((50, 20), "queue.bind");
     assert_eq!(amqp(&bind)["exchange"], "plant");
     assert_eq!(amqp(&bind)["routing_key"], "line.*.temp");
@@ -367,12 +475,30 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
         assert_eq!(amqp(p)["exchange"], "plant", "{p}");
         assert_eq!(amqp(p)["channel"], 1, "{p}");
     }
-    let pkeys: BTreeSet<&str> = publishes.iter().filter_map(|p| amqp(p)["routing_key"].as_str()).collect();
+    let pkeys: BTreeSet<&str> = publishes
+        .iter()
+        .filter_map(|p| amqp(p)["routing_key"].as_str())
+        .collect();
     assert_eq!(pkeys, keys);
-    let headers: Vec<&&Value> = rs.iter().filter(|r| amqp(r)["frame_type"] == "content_header").collect();
-    assert_eq!(headers.len(), 6, "content headers (3 publishes, 3 deliveries)");
-    assert!(headers.iter().all(|h| amqp(h)["content_type"] == "application/json"));
-    assert_eq!(rs.iter().filter(|r| amqp(r)["frame_type"] == "body").count(), 6, "body frames");
+    let headers: Vec<&&Value> = rs
+        .iter()
+        .filter(|r| amqp(r)["frame_type"] == "content_header")
+        .collect();
+    assert_eq!(
+        headers.len(),
+        6,
+        "content headers (3 publishes, 3 deliveries)"
+    );
+    assert!(headers
+        .iter()
+        .all(|h| amqp(h)["content_type"] == "application/json"));
+    assert_eq!(
+        rs.iter()
+            .filter(|r| amqp(r)["frame_type"] == "body")
+            .count(),
+        6,
+        "body frames"
+    );
 
     let delivers = find(&rs, (60, 60));
     assert_eq!(delivers.len(), 3, "basic.deliver");
@@ -381,11 +507,17 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
         assert_eq!(amqp(d)["method"], "basic.deliver");
         assert_eq!(amqp(d)["exchange"], "plant", "{d}");
     }
-    let dkeys: BTreeSet<&str> = delivers.iter().filter_map(|d| amqp(d)["routing_key"].as_str()).collect();
+    let dkeys: BTreeSet<&str> = delivers
+        .iter()
+        .filter_map(|d| amqp(d)["routing_key"].as_str())
+        .collect();
     assert_eq!(dkeys, keys);
     let acks = find(&rs, (60, 80));
     assert_eq!(acks.len(), 3, "basic.ack");
-    let tags: BTreeSet<u64> = acks.iter().filter_map(|a| amqp(a)["delivery_tag"].as_u64()).collect();
+    let tags: BTreeSet<u64> = acks
+        .iter()
+        .filter_map(|a| amqp(a)["delivery_tag"].as_u64())
+        .collect();
     assert_eq!(tags, [1, 2, 3].into());
     assert!(acks.iter().all(|a| !from_server(a, port)));
     let close = one((10, 50), "connection.close");
@@ -409,7 +541,10 @@ fn amqp091_rabbitmq_pika_and_amqp10_sasl_failure() {
     let outcome = sasl("sasl.outcome");
     assert!(from_server(&outcome, port));
     assert_eq!(amqp(&outcome)["sasl_outcome"], 1, "{outcome}");
-    assert!(rs.iter().all(|r| amqp(r)["performative"].is_null()), "performatives after a failed SASL login");
+    assert!(
+        rs.iter().all(|r| amqp(r)["performative"].is_null()),
+        "performatives after a failed SASL login"
+    );
 }
 
 /// AMQP 1.0 against qpid-proton's example broker with a qpid-proton client.
@@ -437,26 +572,51 @@ fn amqp10_proton_broker_session() {
 
     let tap = Tap::start("lo", &format!("tcp port {port}"));
     let mut client = Command::new(DEB_PY);
-    client.arg(peer("amqp_proton_session.py")).arg(format!("amqp://127.0.0.1:{port}")).arg("examples");
+    client
+        .arg(peer("amqp_proton_session.py"))
+        .arg(format!("amqp://127.0.0.1:{port}"))
+        .arg("examples");
     let out = run_client(client, Duration::from_secs(30), "proton client");
     assert!(out.contains("closed"), "proton client:\n{out}");
     let cap = tap.stop();
     broker.terminate("proton broker");
-    eprintln!("{} records in {:.1} s", cap.records.len(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "{} records in {:.1} s",
+        cap.records.len(),
+        t0.elapsed().as_secs_f64()
+    );
 
     common_checks(&cap, port);
     let conns: BTreeSet<u64> = cap.records.iter().map(|r| client_port(r, port)).collect();
     assert_eq!(conns.len(), 1, "connections: {conns:?}");
-    assert!(cap.records.iter().all(|r| amqp(r)["version"] == "1.0"), "a record that isn't AMQP 1.0");
-    let headers = cap.records.iter().filter(|r| amqp(r)["frame_type"] == "protocol_header").count();
+    assert!(
+        cap.records.iter().all(|r| amqp(r)["version"] == "1.0"),
+        "a record that isn't AMQP 1.0"
+    );
+    let headers = cap
+        .records
+        .iter()
+        .filter(|r| amqp(r)["frame_type"] == "protocol_header")
+        .count();
     assert_eq!(headers, 4, "protocol headers (SASL and AMQP, each way)");
-    let init = cap.records.iter().find(|r| amqp(r)["method"] == "sasl.init").expect("sasl.init");
+    let init = cap
+        .records
+        .iter()
+        .find(|r| amqp(r)["method"] == "sasl.init")
+        .expect("sasl.init");
     assert_eq!(amqp(init)["mechanism"], "ANONYMOUS");
-    let outcome = cap.records.iter().find(|r| amqp(r)["method"] == "sasl.outcome").expect("sasl.outcome");
+    let outcome = cap
+        .records
+        .iter()
+        .find(|r| amqp(r)["method"] == "sasl.outcome")
+        .expect("sasl.outcome");
     assert_eq!(amqp(outcome)["sasl_outcome"], 0);
 
     let perf = |code: u64| -> Vec<&Value> {
-        cap.records.iter().filter(|r| amqp(r)["performative"].as_u64() == Some(code)).collect()
+        cap.records
+            .iter()
+            .filter(|r| amqp(r)["performative"].as_u64() == Some(code))
+            .collect()
     };
     let names = [
         (16, "open"),
@@ -472,39 +632,90 @@ fn amqp10_proton_broker_session() {
     for (code, name) in names {
         let v = perf(code);
         assert!(!v.is_empty(), "no {name} ({code})");
-        assert!(v.iter().all(|r| amqp(r)["method"] == name && amqp(r)["frame_type"] == "amqp"), "{name}: {:?}", v);
+        assert!(
+            v.iter()
+                .all(|r| amqp(r)["method"] == name && amqp(r)["frame_type"] == "amqp"),
+            "{name}: {:?}",
+            v
+        );
     }
     // Both ends open, begin, end and close; each of the two links is attached and detached by both.
     for (code, n) in [(16, 2), (17, 2), (18, 4), (22, 4), (23, 2), (24, 2)] {
         assert_eq!(perf(code).len(), n, "performative {code}");
     }
-    let open = perf(16).into_iter().find(|r| !from_server(r, port)).expect("client open");
+    let open = perf(16)
+        .into_iter()
+        .find(|r| !from_server(r, port))
+        .expect("client open");
     assert_eq!(amqp(open)["container_id"], "edgetap-live-client", "{open}");
     assert_eq!(amqp(open)["hostname"], "127.0.0.1", "{open}");
-    assert!(perf(16).iter().any(|r| from_server(r, port)), "no open from the broker");
+    assert!(
+        perf(16).iter().any(|r| from_server(r, port)),
+        "no open from the broker"
+    );
 
     let attaches = perf(18);
     let link = |name: &str, from_client: bool| -> &Value {
         attaches
             .iter()
             .find(|r| amqp(r)["link_name"] == name && from_server(r, port) != from_client)
-            .unwrap_or_else(|| panic!("no attach {name} from the {}", if from_client { "client" } else { "broker" }))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no attach {name} from the {}",
+                    if from_client { "client" } else { "broker" }
+                )
+            })
     };
     let s = link("edgetap-sender", true);
-    assert_eq!((amqp(s)["role"].as_str(), amqp(s)["target"].as_str()), (Some("sender"), Some("examples")), "{s}");
+    assert_eq!(
+        (amqp(s)["role"].as_str(), amqp(s)["target"].as_str()),
+        (Some("sender"), Some("examples")),
+        "{s}"
+    );
     let s = link("edgetap-sender", false);
-    assert_eq!((amqp(s)["role"].as_str(), amqp(s)["target"].as_str()), (Some("receiver"), Some("examples")), "{s}");
+    assert_eq!(
+        (amqp(s)["role"].as_str(), amqp(s)["target"].as_str()),
+        (Some("receiver"), Some("examples")),
+        "{s}"
+    );
     let r = link("edgetap-receiver", true);
-    assert_eq!((amqp(r)["role"].as_str(), amqp(r)["source"].as_str()), (Some("receiver"), Some("examples")), "{r}");
+    assert_eq!(
+        (amqp(r)["role"].as_str(), amqp(r)["source"].as_str()),
+        (Some("receiver"), Some("examples")),
+        "{r}"
+    );
     let r = link("edgetap-receiver", false);
-    assert_eq!((amqp(r)["role"].as_str(), amqp(r)["source"].as_str()), (Some("sender"), Some("examples")), "{r}");
+    assert_eq!(
+        (amqp(r)["role"].as_str(), amqp(r)["source"].as_str()),
+        (Some("sender"), Some("examples")),
+        "{r}"
+    );
 
     // Three messages in (client -> broker) and the same three out (broker -> client).
     let transfers = perf(20);
-    assert_eq!(transfers.iter().filter(|r| !from_server(r, port)).count(), 3, "transfers to the broker");
-    assert_eq!(transfers.iter().filter(|r| from_server(r, port)).count(), 3, "transfers from the broker");
-    let ids: BTreeSet<u64> = transfers.iter().filter_map(|r| amqp(r)["delivery_id"].as_u64()).collect();
+    assert_eq!(
+        transfers.iter().filter(|r| !from_server(r, port)).count(),
+        3,
+        "transfers to the broker"
+    );
+    assert_eq!(
+        transfers.iter().filter(|r| from_server(r, port)).count(),
+        3,
+        "transfers from the broker"
+    );
+    let ids: BTreeSet<u64> = transfers
+        .iter()
+        .filter_map(|r| amqp(r)["delivery_id"].as_u64())
+        .collect();
     assert_eq!(ids, [0, 1, 2].into());
-    assert!(perf(21).iter().any(|r| amqp(r)["delivery_state"] == "accepted"), "no accepted disposition");
-    assert!(perf(19).iter().any(|r| amqp(r)["link_credit"] == 10), "no flow granting 10 credits");
+    assert!(
+        perf(21)
+            .iter()
+            .any(|r| amqp(r)["delivery_state"] == "accepted"),
+        "no accepted disposition"
+    );
+    assert!(
+        perf(19).iter().any(|r| amqp(r)["link_credit"] == 10),
+        "no flow granting 10 credits"
+    );
 }

@@ -76,13 +76,20 @@ fn script() -> Vec<(&'static str, Value, Value)> {
 }
 
 fn dump(records: &[Value]) -> String {
-    records.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n")
+    records
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn parse_jsonl(out: &str) -> Vec<Value> {
     out.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("edgetap printed a line that is not JSON ({e}): {l}")))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("edgetap printed a line that is not JSON ({e}): {l}"))
+        })
         .collect()
 }
 
@@ -99,47 +106,109 @@ fn check_script(records: &[Value], server_port: u16) {
         2 * steps.len(),
         modbus.len()
     );
-    let client_port = modbus[0]["src_port"].as_u64().unwrap_or_else(|| panic!("no src_port in {}", modbus[0]));
-    assert_ne!(client_port, u64::from(server_port), "client and server ports are the same:\n{all}");
+    let client_port = modbus[0]["src_port"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no src_port in {}", modbus[0]));
+    assert_ne!(
+        client_port,
+        u64::from(server_port),
+        "client and server ports are the same:\n{all}"
+    );
     let mut tids = Vec::new();
     for (i, (name, want_req, want_rsp)) in steps.iter().enumerate() {
         let (req, rsp) = (modbus[2 * i], modbus[2 * i + 1]);
-        for (rec, want, src, dst) in
-            [(req, want_req, client_port, u64::from(server_port)), (rsp, want_rsp, u64::from(server_port), client_port)]
-        {
+        for (rec, want, src, dst) in [
+            (req, want_req, client_port, u64::from(server_port)),
+            (rsp, want_rsp, u64::from(server_port), client_port),
+        ] {
             let m = &rec["modbus"];
             for (k, v) in want.as_object().expect("object") {
-                assert_eq!(&m[k], v, "step {} ({name}): field {k} of {rec}\nall PDUs:\n{all}", i + 1);
+                assert_eq!(
+                    &m[k],
+                    v,
+                    "step {} ({name}): field {k} of {rec}\nall PDUs:\n{all}",
+                    i + 1
+                );
             }
             assert_eq!(m["unit_id"], 1, "step {} ({name}): unit_id of {rec}", i + 1);
-            assert_eq!(rec["src_ip"], "127.0.0.1", "step {} ({name}): src_ip of {rec}", i + 1);
-            assert_eq!(rec["dest_ip"], "127.0.0.1", "step {} ({name}): dest_ip of {rec}", i + 1);
-            assert_eq!(rec["src_port"].as_u64(), Some(src), "step {} ({name}): src_port of {rec}", i + 1);
-            assert_eq!(rec["dest_port"].as_u64(), Some(dst), "step {} ({name}): dest_port of {rec}", i + 1);
-            assert!(rec["frame"].as_u64().is_some_and(|f| f >= 1), "step {} ({name}): frame of {rec}", i + 1);
-            assert!(rec["ts"].as_str().is_some_and(|t| t.ends_with('Z')), "step {} ({name}): ts of {rec}", i + 1);
+            assert_eq!(
+                rec["src_ip"],
+                "127.0.0.1",
+                "step {} ({name}): src_ip of {rec}",
+                i + 1
+            );
+            assert_eq!(
+                rec["dest_ip"],
+                "127.0.0.1",
+                "step {} ({name}): dest_ip of {rec}",
+                i + 1
+            );
+            assert_eq!(
+                rec["src_port"].as_u64(),
+                Some(src),
+                "step {} ({name}): src_port of {rec}",
+                i + 1
+            );
+            assert_eq!(
+                rec["dest_port"].as_u64(),
+                Some(dst),
+                "step {} ({name}): dest_port of {rec}",
+                i + 1
+            );
+            assert!(
+                rec["frame"].as_u64().is_some_and(|f| f >= 1),
+                "step {} ({name}): frame of {rec}",
+                i + 1
+            );
+            assert!(
+                rec["ts"].as_str().is_some_and(|t| t.ends_with('Z')),
+                "step {} ({name}): ts of {rec}",
+                i + 1
+            );
         }
         // Exceptions carry the code and no data; normal answers carry no exception code.
         if want_rsp["kind"] == "exception" {
-            assert!(rsp["modbus"].get("values").is_none(), "step {} ({name}): exception with values: {rsp}", i + 1);
+            assert!(
+                rsp["modbus"].get("values").is_none(),
+                "step {} ({name}): exception with values: {rsp}",
+                i + 1
+            );
         } else {
-            assert!(rsp["modbus"].get("exception_code").is_none(), "step {} ({name}): exception_code on {rsp}", i + 1);
+            assert!(
+                rsp["modbus"].get("exception_code").is_none(),
+                "step {} ({name}): exception_code on {rsp}",
+                i + 1
+            );
         }
-        assert!(req["modbus"].get("exception_code").is_none(), "step {} ({name}): exception_code on a request: {req}", i + 1);
-        let tid = req["modbus"]["transaction_id"].as_u64().unwrap_or_else(|| panic!("no transaction_id in {req}"));
+        assert!(
+            req["modbus"].get("exception_code").is_none(),
+            "step {} ({name}): exception_code on a request: {req}",
+            i + 1
+        );
+        let tid = req["modbus"]["transaction_id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no transaction_id in {req}"));
         assert_eq!(
             rsp["modbus"]["transaction_id"].as_u64(),
             Some(tid),
             "step {} ({name}): the answer's transaction id does not pair with the request's:\n{req}\n{rsp}",
             i + 1
         );
-        assert!(rsp["frame"].as_u64() > req["frame"].as_u64(), "step {} ({name}): answer before request:\n{req}\n{rsp}", i + 1);
+        assert!(
+            rsp["frame"].as_u64() > req["frame"].as_u64(),
+            "step {} ({name}): answer before request:\n{req}\n{rsp}",
+            i + 1
+        );
         tids.push(tid);
     }
     let mut distinct = tids.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    assert_eq!(distinct.len(), tids.len(), "transaction ids repeat across steps: {tids:?}\n{all}");
+    assert_eq!(
+        distinct.len(),
+        tids.len(),
+        "transaction ids repeat across steps: {tids:?}\n{all}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,7 +225,10 @@ impl Guard {
     /// SIGTERM, then wait up to `limit`; returns the exit status.
     fn terminate(&mut self, limit: Duration) -> std::process::ExitStatus {
         let pid = self.pid().to_string();
-        let st = Command::new("kill").args(["-TERM", &pid]).status().expect("running kill");
+        let st = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("running kill");
         assert!(st.success(), "kill -TERM {pid} ({}) failed", self.1);
         let child = self.0.as_mut().expect("child");
         let start = Instant::now();
@@ -165,7 +237,11 @@ impl Guard {
                 self.0 = None;
                 return status;
             }
-            assert!(start.elapsed() < limit, "{} (pid {pid}) did not stop within {limit:?} of SIGTERM", self.1);
+            assert!(
+                start.elapsed() < limit,
+                "{} (pid {pid}) did not stop within {limit:?} of SIGTERM",
+                self.1
+            );
             thread::sleep(Duration::from_millis(20));
         }
     }
@@ -181,7 +257,10 @@ impl Drop for Guard {
 }
 
 fn require_root_and_lo() {
-    let uid = Command::new("id").arg("-u").output().expect("running `id -u`");
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("running `id -u`");
     let uid = String::from_utf8_lossy(&uid.stdout).trim().to_string();
     assert_eq!(
         uid, "0",
@@ -201,11 +280,22 @@ fn require_root_and_lo() {
 fn build_peer() -> PathBuf {
     let out = Command::new(env!("CARGO"))
         .current_dir(ROOT)
-        .args(["build", "-p", "modbus-peer", "--bin", "modbus-peer", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "-p",
+            "modbus-peer",
+            "--bin",
+            "modbus-peer",
+            "--message-format=json-render-diagnostics",
+        ])
         .stderr(Stdio::inherit())
         .output()
         .expect("running cargo build -p modbus-peer");
-    assert!(out.status.success(), "cargo build -p modbus-peer failed ({})", out.status);
+    assert!(
+        out.status.success(),
+        "cargo build -p modbus-peer failed ({})",
+        out.status
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -225,10 +315,14 @@ fn free_port() -> u16 {
 fn listening(port: u16) -> bool {
     let want = format!(":{port:04X}");
     ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
-        std::fs::read_to_string(f).unwrap_or_default().lines().skip(1).any(|l| {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            cols.len() > 3 && cols[1].ends_with(&want) && cols[3] == "0A"
-        })
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.len() > 3 && cols[1].ends_with(&want) && cols[3] == "0A"
+            })
     })
 }
 
@@ -263,9 +357,15 @@ fn live_capture_of_tokio_modbus_peer() {
     while !listening(port) {
         if let Some(st) = server.0.as_mut().unwrap().try_wait().unwrap() {
             server.0 = None;
-            panic!("modbus-peer server exited ({st}) before listening on {port}: {}", server_err.join().unwrap());
+            panic!(
+                "modbus-peer server exited ({st}) before listening on {port}: {}",
+                server_err.join().unwrap()
+            );
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "modbus-peer server not listening on {port} after 30 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "modbus-peer server not listening on {port} after 30 s"
+        );
         thread::sleep(Duration::from_millis(20));
     }
 
@@ -298,24 +398,40 @@ fn live_capture_of_tokio_modbus_peer() {
     });
     if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
         let st = tap.terminate(Duration::from_secs(10));
-        panic!("edgetap run did not log \"capturing on lo\" within 30 s ({st}); stderr:\n{}", tap_err.join().unwrap());
+        panic!(
+            "edgetap run did not log \"capturing on lo\" within 30 s ({st}); stderr:\n{}",
+            tap_err.join().unwrap()
+        );
     }
     thread::sleep(Duration::from_secs(1));
 
     // 3. the client's script
-    let client =
-        Command::new(&peer).args(["client", "--connect", &format!("127.0.0.1:{port}")]).output().expect("running modbus-peer client");
-    assert!(client.status.success(), "modbus-peer client failed ({}):\n{}", client.status, String::from_utf8_lossy(&client.stderr));
+    let client = Command::new(&peer)
+        .args(["client", "--connect", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("running modbus-peer client");
+    assert!(
+        client.status.success(),
+        "modbus-peer client failed ({}):\n{}",
+        client.status,
+        String::from_utf8_lossy(&client.stderr)
+    );
 
     // 4. stop edgetap (SIGTERM after a pause), then the server
     thread::sleep(Duration::from_secs(1));
     let st = tap.terminate(Duration::from_secs(30));
     let out = tap_out.join().unwrap();
     let err = tap_err.join().unwrap();
-    assert!(st.success(), "edgetap run exited with {st} after SIGTERM; stderr:\n{err}");
+    assert!(
+        st.success(),
+        "edgetap run exited with {st} after SIGTERM; stderr:\n{err}"
+    );
     let sst = server.terminate(Duration::from_secs(10));
     let serr = server_err.join().unwrap();
-    assert!(sst.success(), "modbus-peer server exited with {sst}: {serr}");
+    assert!(
+        sst.success(),
+        "modbus-peer server exited with {sst}: {serr}"
+    );
 
     let records = parse_jsonl(&out);
     eprintln!("edgetap run: {} records; stderr:\n{err}", records.len());
@@ -327,16 +443,36 @@ fn live_capture_of_tokio_modbus_peer() {
 
 fn dissect_committed() -> Vec<Value> {
     let pcap = Path::new(ROOT).join(PCAP);
-    assert!(pcap.is_file(), "{} is missing: record it with `sudo scripts/record-modbus.sh 502`", pcap.display());
-    let out = Command::new(EDGETAP).args(["dissect", "--format", "jsonl"]).arg(&pcap).output().expect("running edgetap dissect");
-    assert!(out.status.success(), "edgetap dissect {} failed ({}): {}", pcap.display(), out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        pcap.is_file(),
+        "{} is missing: record it with `sudo scripts/record-modbus.sh 502`",
+        pcap.display()
+    );
+    let out = Command::new(EDGETAP)
+        .args(["dissect", "--format", "jsonl"])
+        .arg(&pcap)
+        .output()
+        .expect("running edgetap dissect");
+    assert!(
+        out.status.success(),
+        "edgetap dissect {} failed ({}): {}",
+        pcap.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     parse_jsonl(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// The server port of the committed capture: the destination of its first request.
 fn committed_server_port(records: &[Value]) -> u16 {
-    let first = records.iter().find(|r| r["proto"] == "modbus").expect("no Modbus PDU in the committed capture");
-    first["dest_port"].as_u64().and_then(|p| u16::try_from(p).ok()).expect("dest_port")
+    let first = records
+        .iter()
+        .find(|r| r["proto"] == "modbus")
+        .expect("no Modbus PDU in the committed capture");
+    first["dest_port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .expect("dest_port")
 }
 
 #[test]
@@ -356,24 +492,42 @@ fn require_tshark() {
 #[test]
 fn committed_capture_agrees_with_tshark() {
     require_tshark();
-    let agree =
-        std::env::var_os("EDGETAP_TSHARK_AGREE").map(PathBuf::from).unwrap_or_else(|| Path::new(ROOT).join("../shared/tools/tshark-agree"));
-    assert!(agree.is_file(), "{} is missing (set EDGETAP_TSHARK_AGREE to its path)", agree.display());
+    let agree = std::env::var_os("EDGETAP_TSHARK_AGREE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(ROOT).join("../shared/tools/tshark-agree"));
+    assert!(
+        agree.is_file(),
+        "{} is missing (set EDGETAP_TSHARK_AGREE to its path)",
+        agree.display()
+    );
     let records = dissect_committed();
     let port = committed_server_port(&records);
     let pcap = Path::new(ROOT).join(PCAP);
 
     // tshark-agree: the contract fields, PDU by PDU
     let mut cmd = Command::new(&agree);
-    cmd.arg("--cmd").arg(format!("'{}' dissect {{pcap}}", EDGETAP.replace('\'', r"'\''"))).args(["--min", "99.5"]);
+    cmd.arg("--cmd")
+        .arg(format!(
+            "'{}' dissect {{pcap}}",
+            EDGETAP.replace('\'', r"'\''")
+        ))
+        .args(["--min", "99.5"]);
     if port != 502 {
         cmd.arg("-d").arg(format!("tcp.port=={port},mbtcp"));
     }
     let out = cmd.arg(&pcap).output().expect("running tshark-agree");
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "tshark-agree below 99.5% (or failed, {}):\n{text}{}", out.status, String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("modbus         18       18"), "tshark-agree did not count 18 of 18 Modbus PDUs:\n{text}");
+    assert!(
+        out.status.success(),
+        "tshark-agree below 99.5% (or failed, {}):\n{text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("modbus         18       18"),
+        "tshark-agree did not count 18 of 18 Modbus PDUs:\n{text}"
+    );
 
     // tshark's own view of the script's addresses, quantities and values (it classifies
     // queries and responses only on port 502)
@@ -391,37 +545,87 @@ fn committed_capture_agrees_with_tshark() {
         "modbus.regval_uint16",
         "modbus.exception_code",
     ];
-    let mut args: Vec<String> = vec!["-r".into(), pcap.display().to_string(), "-Y".into(), "mbtcp".into(), "-T".into(), "fields".into()];
+    let mut args: Vec<String> = vec![
+        "-r".into(),
+        pcap.display().to_string(),
+        "-Y".into(),
+        "mbtcp".into(),
+        "-T".into(),
+        "fields".into(),
+    ];
     for f in fields {
         args.push("-e".into());
         args.push(f.into());
     }
-    let out = Command::new("tshark").args(&args).output().expect("running tshark");
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("tshark")
+        .args(&args)
+        .output()
+        .expect("running tshark");
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tshark = String::from_utf8_lossy(&out.stdout);
-    let by_frame: std::collections::HashMap<u64, &Value> =
-        records.iter().filter(|r| r["proto"] == "modbus").map(|r| (r["frame"].as_u64().unwrap(), r)).collect();
+    let by_frame: std::collections::HashMap<u64, &Value> = records
+        .iter()
+        .filter(|r| r["proto"] == "modbus")
+        .map(|r| (r["frame"].as_u64().unwrap(), r))
+        .collect();
     let mut n = 0;
     for line in tshark.lines() {
         let c: Vec<&str> = line.split('\t').collect();
-        let num = |i: usize| c.get(i).filter(|s| !s.is_empty()).map(|s| s.parse::<u64>().expect(line));
+        let num = |i: usize| {
+            c.get(i)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<u64>().expect(line))
+        };
         let frame = num(0).expect("frame number");
-        let rec = by_frame.get(&frame).unwrap_or_else(|| panic!("tshark has Modbus in frame {frame}, edgetap not: {line}"));
+        let rec = by_frame
+            .get(&frame)
+            .unwrap_or_else(|| panic!("tshark has Modbus in frame {frame}, edgetap not: {line}"));
         let m = &rec["modbus"];
-        assert_eq!(num(1), m["transaction_id"].as_u64(), "frame {frame}: transaction id, tshark {line:?}, edgetap {rec}");
-        assert_eq!(num(2), m["function_code"].as_u64(), "frame {frame}: function code, tshark {line:?}, edgetap {rec}");
+        assert_eq!(
+            num(1),
+            m["transaction_id"].as_u64(),
+            "frame {frame}: transaction id, tshark {line:?}, edgetap {rec}"
+        );
+        assert_eq!(
+            num(2),
+            m["function_code"].as_u64(),
+            "frame {frame}: function code, tshark {line:?}, edgetap {rec}"
+        );
         if let Some(addr) = num(3) {
-            assert_eq!(Some(addr), m["address"].as_u64(), "frame {frame}: address, tshark {line:?}, edgetap {rec}");
+            assert_eq!(
+                Some(addr),
+                m["address"].as_u64(),
+                "frame {frame}: address, tshark {line:?}, edgetap {rec}"
+            );
         }
         if let Some(q) = num(4).or(num(5)) {
-            assert_eq!(Some(q), m["quantity"].as_u64(), "frame {frame}: quantity, tshark {line:?}, edgetap {rec}");
+            assert_eq!(
+                Some(q),
+                m["quantity"].as_u64(),
+                "frame {frame}: quantity, tshark {line:?}, edgetap {rec}"
+            );
         }
         if let Some(vals) = c.get(6).filter(|s| !s.is_empty()) {
             let want: Vec<u64> = vals.split(',').map(|v| v.parse().expect(line)).collect();
-            assert_eq!(json!(want), m["values"], "frame {frame}: register values, tshark {line:?}, edgetap {rec}");
+            assert_eq!(
+                json!(want),
+                m["values"],
+                "frame {frame}: register values, tshark {line:?}, edgetap {rec}"
+            );
         }
-        assert_eq!(num(7), m["exception_code"].as_u64(), "frame {frame}: exception code, tshark {line:?}, edgetap {rec}");
+        assert_eq!(
+            num(7),
+            m["exception_code"].as_u64(),
+            "frame {frame}: exception code, tshark {line:?}, edgetap {rec}"
+        );
         n += 1;
     }
-    assert_eq!(n, 18, "tshark decoded {n} Modbus PDUs, the script has 18:\n{tshark}");
+    assert_eq!(
+        n, 18,
+        "tshark decoded {n} Modbus PDUs, the script has 18:\n{tshark}"
+    );
 }

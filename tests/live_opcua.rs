@@ -24,9 +24,19 @@ fn opcua(rec: &Value) -> &Value {
 fn opcua_asyncua_session() {
     require_root();
     require_cmd("ss", "install iproute2");
-    let py = require_cmd("python3", "a python3 with asyncua (pip install asyncua) is needed");
-    let ok = Command::new(&py).args(["-c", "import asyncua"]).status().map(|s| s.success());
-    assert!(matches!(ok, Ok(true)), "{} cannot import asyncua; pip install asyncua", py.display());
+    let py = require_cmd(
+        "python3",
+        "a python3 with asyncua (pip install asyncua) is needed",
+    );
+    let ok = Command::new(&py)
+        .args(["-c", "import asyncua"])
+        .status()
+        .map(|s| s.success());
+    assert!(
+        matches!(ok, Ok(true)),
+        "{} cannot import asyncua; pip install asyncua",
+        py.display()
+    );
     let peers = repo().join("tests/peers");
     let t0 = Instant::now();
     let port = free_tcp_port();
@@ -44,7 +54,10 @@ fn opcua_asyncua_session() {
     // asyncua's server takes 10-14 s to start on a loaded machine.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let out = Command::new("ss").args(["-Hltn", &format!("sport = :{port}")]).output().expect("ss");
+        let out = Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output()
+            .expect("ss");
         if !String::from_utf8_lossy(&out.stdout).trim().is_empty() {
             break;
         }
@@ -54,10 +67,16 @@ fn opcua_asyncua_session() {
                 std::fs::read_to_string(dir.join("server.err")).unwrap_or_default()
             );
         }
-        assert!(Instant::now() < deadline, "asyncua server not listening on {port} after 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "asyncua server not listening on {port} after 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("asyncua server listening after {:.1} s", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "asyncua server listening after {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
 
     let tap = Tap::start("lo", &format!("tcp port {port}"));
     let mut client = Command::new(&py)
@@ -72,18 +91,35 @@ fn opcua_asyncua_session() {
     let out = std::fs::read_to_string(dir.join("client.out")).unwrap_or_default();
     let err = std::fs::read_to_string(dir.join("client.err")).unwrap_or_default();
     assert!(st.success(), "asyncua client failed ({st}):\n{out}\n{err}");
-    assert!(out.contains("bad login -> Bad") && out.contains("user login ok"), "asyncua client:\n{out}");
+    assert!(
+        out.contains("bad login -> Bad") && out.contains("user login ok"),
+        "asyncua client:\n{out}"
+    );
     let cap = tap.stop();
     server.terminate("asyncua server");
     let _ = std::fs::remove_dir_all(&dir);
-    eprintln!("{} records in {:.1} s", cap.records.len(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "{} records in {:.1} s",
+        cap.records.len(),
+        t0.elapsed().as_secs_f64()
+    );
 
     // The password was on the wire in clear text; it must not be in the output. Neither is the
     // wrong one.
-    assert!(!cap.raw.contains("secret"), "the password \"secret\" is in the output");
-    assert!(!cap.raw.contains("wr0ng-edgetap-pw"), "the wrong password is in the output");
+    assert!(
+        !cap.raw.contains("secret"),
+        "the password \"secret\" is in the output"
+    );
+    assert!(
+        !cap.raw.contains("wr0ng-edgetap-pw"),
+        "the wrong password is in the output"
+    );
 
-    assert!(!cap.records.is_empty(), "no records; stderr:\n{}", cap.stderr);
+    assert!(
+        !cap.records.is_empty(),
+        "no records; stderr:\n{}",
+        cap.stderr
+    );
     let mut last = 0;
     for r in &cap.records {
         assert_eq!(r["proto"], "opcua", "{r}");
@@ -100,33 +136,65 @@ fn opcua_asyncua_session() {
     // Message types, and who sends them.
     let mut types: BTreeMap<(&str, bool), usize> = BTreeMap::new();
     for r in &cap.records {
-        let t = opcua(r)["message_type"].as_str().unwrap_or_else(|| panic!("no message_type: {r}"));
+        let t = opcua(r)["message_type"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message_type: {r}"));
         *types.entry((t, to_server(r))).or_default() += 1;
     }
     // Four secure channels: GetEndpoints, anonymous, refused, operator.
-    for (t, up, n) in [("HEL", true, 4), ("ACK", false, 4), ("OPN", true, 4), ("OPN", false, 4), ("CLO", true, 4)] {
-        assert_eq!(types.get(&(t, up)).copied().unwrap_or(0), n, "{t} {}: {types:?}", if up { "requests" } else { "responses" });
+    for (t, up, n) in [
+        ("HEL", true, 4),
+        ("ACK", false, 4),
+        ("OPN", true, 4),
+        ("OPN", false, 4),
+        ("CLO", true, 4),
+    ] {
+        assert_eq!(
+            types.get(&(t, up)).copied().unwrap_or(0),
+            n,
+            "{t} {}: {types:?}",
+            if up { "requests" } else { "responses" }
+        );
     }
-    assert!(types.get(&("MSG", true)).copied().unwrap_or(0) >= 16, "{types:?}");
-    assert!(!types.contains_key(&("ERR", false)), "an ERR message: {types:?}");
+    assert!(
+        types.get(&("MSG", true)).copied().unwrap_or(0) >= 16,
+        "{types:?}"
+    );
+    assert!(
+        !types.contains_key(&("ERR", false)),
+        "an ERR message: {types:?}"
+    );
     let conns: BTreeSet<u64> = cap.records.iter().map(client_port).collect();
     assert_eq!(conns.len(), 4, "TCP connections: {conns:?}");
 
     // HEL carries the endpoint URL; OPN/MSG/CLO carry the secure channel id the server assigned.
     let url = format!("opc.tcp://127.0.0.1:{port}/edgetap/");
-    for r in cap.records.iter().filter(|r| opcua(r)["message_type"] == "HEL") {
+    for r in cap
+        .records
+        .iter()
+        .filter(|r| opcua(r)["message_type"] == "HEL")
+    {
         assert_eq!(opcua(r)["endpoint_url"], url.as_str(), "{r}");
     }
     for c in &conns {
-        let rs: Vec<&Value> = cap.records.iter().filter(|r| client_port(r) == *c).collect();
+        let rs: Vec<&Value> = cap
+            .records
+            .iter()
+            .filter(|r| client_port(r) == *c)
+            .collect();
         let opn = rs
             .iter()
             .find(|r| opcua(r)["message_type"] == "OPN" && !to_server(r))
             .unwrap_or_else(|| panic!("no OPN response on {c}"));
         assert_eq!(opcua(opn)["service_type_id"], 449, "{opn}");
-        let id = opcua(opn)["secure_channel_id"].as_u64().expect("secure_channel_id");
+        let id = opcua(opn)["secure_channel_id"]
+            .as_u64()
+            .expect("secure_channel_id");
         assert_ne!(id, 0);
-        for r in rs.iter().filter(|r| matches!(opcua(r)["message_type"].as_str(), Some("MSG" | "CLO"))) {
+        for r in rs
+            .iter()
+            .filter(|r| matches!(opcua(r)["message_type"].as_str(), Some("MSG" | "CLO")))
+        {
             assert_eq!(opcua(r)["secure_channel_id"], id, "{r}");
         }
     }
@@ -154,13 +222,20 @@ fn opcua_asyncua_session() {
         let rs = svc(resp, false);
         assert!(!rq.is_empty(), "no {name}Request ({req})");
         assert!(!rs.is_empty(), "no {name}Response ({resp})");
-        assert!(rq.iter().all(|r| opcua(r)["message_type"] == "MSG" && opcua(r)["service"] == format!("{name}Request")));
-        assert!(rs.iter().all(|r| opcua(r)["service"] == format!("{name}Response")));
+        assert!(rq.iter().all(|r| opcua(r)["message_type"] == "MSG"
+            && opcua(r)["service"] == format!("{name}Request")));
+        assert!(rs
+            .iter()
+            .all(|r| opcua(r)["service"] == format!("{name}Response")));
         // Successful responses, matched to their requests by request handle.
         for r in &rs {
             assert_eq!(opcua(r)["service_result"], 0, "{r}");
             let h = opcua(r)["request_handle"].as_u64().expect("request_handle");
-            assert!(rq.iter().any(|q| opcua(q)["request_handle"] == h && client_port(q) == client_port(r)), "{r}");
+            assert!(
+                rq.iter()
+                    .any(|q| opcua(q)["request_handle"] == h && client_port(q) == client_port(r)),
+                "{r}"
+            );
         }
     }
     assert_eq!(svc(428, true).len(), 1, "GetEndpoints");
@@ -170,18 +245,37 @@ fn opcua_asyncua_session() {
 
     // CreateSession names both applications.
     for r in svc(461, true) {
-        assert_eq!(opcua(r)["application_uri"], "urn:edgetap:live:client", "{r}");
+        assert_eq!(
+            opcua(r)["application_uri"],
+            "urn:edgetap:live:client",
+            "{r}"
+        );
         assert_eq!(opcua(r)["endpoint_url"], url.as_str(), "{r}");
     }
     for r in svc(464, false) {
-        assert_eq!(opcua(r)["application_uri"], "urn:edgetap:live:server", "{r}");
+        assert_eq!(
+            opcua(r)["application_uri"],
+            "urn:edgetap:live:server",
+            "{r}"
+        );
     }
     let ge = svc(431, false);
-    assert!(ge[0].to_string().contains("urn:edgetap:live:server"), "GetEndpoints response: {}", ge[0]);
+    assert!(
+        ge[0].to_string().contains("urn:edgetap:live:server"),
+        "GetEndpoints response: {}",
+        ge[0]
+    );
 
     // Identity tokens: one anonymous activation, two user-name ones (wrong, then right password).
-    let tokens: Vec<&str> = svc(467, true).iter().filter_map(|r| opcua(r)["identity_token"].as_str()).collect();
-    assert_eq!(tokens, ["anonymous", "username", "username"], "identity tokens");
+    let tokens: Vec<&str> = svc(467, true)
+        .iter()
+        .filter_map(|r| opcua(r)["identity_token"].as_str())
+        .collect();
+    assert_eq!(
+        tokens,
+        ["anonymous", "username", "username"],
+        "identity tokens"
+    );
     let refused = svc(467, true)[1];
     assert_eq!(opcua(refused)["user_name"], "operator", "{refused}");
 
@@ -189,19 +283,37 @@ fn opcua_asyncua_session() {
     // BadIdentityTokenRejected, on the same connection and request handle.
     let faults: Vec<&Value> = svc(397, false)
         .into_iter()
-        .filter(|r| client_port(r) == client_port(refused) && opcua(r)["request_handle"] == opcua(refused)["request_handle"])
+        .filter(|r| {
+            client_port(r) == client_port(refused)
+                && opcua(r)["request_handle"] == opcua(refused)["request_handle"]
+        })
         .collect();
-    assert_eq!(faults.len(), 1, "no ServiceFault for the refused ActivateSession");
+    assert_eq!(
+        faults.len(),
+        1,
+        "no ServiceFault for the refused ActivateSession"
+    );
     let code = opcua(faults[0])["service_result"].as_u64().unwrap();
     assert!(
         code == 0x801F_0000 || code == 0x8021_0000,
         "refused login status {code:#x} (want BadUserAccessDenied 0x801F0000 or BadIdentityTokenRejected 0x80210000)"
     );
-    let name = opcua(faults[0])["service_result_name"].as_str().unwrap_or("");
-    assert!(name == "BadUserAccessDenied" || name == "BadIdentityTokenRejected", "{}", faults[0]);
+    let name = opcua(faults[0])["service_result_name"]
+        .as_str()
+        .unwrap_or("");
     assert!(
-        !cap.records.iter().any(|r| client_port(r) == client_port(refused)
-            && matches!(opcua(r)["service_type_id"].as_u64(), Some(527 | 631 | 673 | 712 | 787))),
+        name == "BadUserAccessDenied" || name == "BadIdentityTokenRejected",
+        "{}",
+        faults[0]
+    );
+    assert!(
+        !cap.records
+            .iter()
+            .any(|r| client_port(r) == client_port(refused)
+                && matches!(
+                    opcua(r)["service_type_id"].as_u64(),
+                    Some(527 | 631 | 673 | 712 | 787)
+                )),
         "services on the refused session"
     );
 }

@@ -76,7 +76,11 @@ fn dissect(path: &std::path::Path) -> Run {
     }
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    Run { code: out.status.code().unwrap_or(-1), records: stdout.lines().count(), stderr }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        records: stdout.lines().count(),
+        stderr,
+    }
 }
 
 #[test]
@@ -92,7 +96,11 @@ fn capture_cut_mid_record_is_read_up_to_the_damage() {
     let r = dissect(&write_tmp("cut.pcap", &bytes));
     assert_eq!(r.code, 0);
     assert_eq!(r.records, 39, "all but the cut response");
-    assert!(r.stderr.contains("damaged capture") && r.stderr.contains("truncated"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("damaged capture") && r.stderr.contains("truncated"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -131,11 +139,18 @@ fn wrong_magic_empty_missing_and_directory_exit_2_with_one_line() {
 
 #[test]
 fn bad_usage_exits_2() {
-    for args in [&["dissect"][..], &["dissect", "--format", "xml", "x.pcap"], &["frobnicate"]] {
+    for args in [
+        &["dissect"][..],
+        &["dissect", "--format", "xml", "x.pcap"],
+        &["frobnicate"],
+    ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
-    let help = Command::new(BIN).args(["dissect", "--help"]).output().unwrap();
+    let help = Command::new(BIN)
+        .args(["dissect", "--help"])
+        .output()
+        .unwrap();
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("--format"));
 }
@@ -152,7 +167,12 @@ fn syn(src: u32, sport: u16, buf: &mut Vec<u8>) {
 
 fn vm_hwm_kb() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -165,7 +185,14 @@ fn syn_flood_from_a_million_spoofed_sources_stays_within_the_flow_cap() {
     let mut peak_flows = 0;
     for i in 0..1_000_000u32 {
         syn(0x0a00_0000 | i, 1024 + (i % 60000) as u16, &mut frame);
-        let pkt = Packet { source: 0, frame: u64::from(i) + 1, ts_ns: 1_700_000_000_000_000_000 + u64::from(i) * 10_000, link: LinkType::ETHERNET, data: &frame, orig_len: frame.len() as u32 };
+        let pkt = Packet {
+            source: 0,
+            frame: u64::from(i) + 1,
+            ts_ns: 1_700_000_000_000_000_000 + u64::from(i) * 10_000,
+            link: LinkType::ETHERNET,
+            data: &frame,
+            orig_len: frame.len() as u32,
+        };
         p.packet(&pkt);
         peak_flows = peak_flows.max(p.flow_count());
     }
@@ -173,7 +200,11 @@ fn syn_flood_from_a_million_spoofed_sources_stays_within_the_flow_cap() {
     let s = p.stats();
     assert!(peak_flows <= 50_000, "flow table grew to {peak_flows}");
     assert_eq!(s.flows.created, 1_000_000);
-    assert!(s.flows.evicted + s.flows.expired >= 950_000, "{:?}", s.flows);
+    assert!(
+        s.flows.evicted + s.flows.expired >= 950_000,
+        "{:?}",
+        s.flows
+    );
     assert_eq!(p.held_bytes(), 0);
     // 50k flows are a few tens of MB at most; a table that grew with the flood would take GBs.
     let grown_mb = vm_hwm_kb().saturating_sub(before) / 1024;
@@ -182,7 +213,11 @@ fn syn_flood_from_a_million_spoofed_sources_stays_within_the_flow_cap() {
 
 #[test]
 fn out_of_order_data_on_many_flows_stays_within_the_reassembly_cap() {
-    let limits = Limits { reassembly_global: 1 << 20, reassembly_per_stream: 64 << 10, ..Limits::default() };
+    let limits = Limits {
+        reassembly_global: 1 << 20,
+        reassembly_per_stream: 64 << 10,
+        ..Limits::default()
+    };
     let mut p = Pipeline::new(CountOnly, limits);
     let mut frame = Vec::new();
     let payload = [0x41u8; 1000];
@@ -197,13 +232,28 @@ fn out_of_order_data_on_many_flows_stays_within_the_reassembly_cap() {
                 .write(&mut frame, &payload)
                 .unwrap();
             n += 1;
-            let pkt = Packet { source: 0, frame: n, ts_ns: n * 1000, link: LinkType::ETHERNET, data: &frame, orig_len: frame.len() as u32 };
+            let pkt = Packet {
+                source: 0,
+                frame: n,
+                ts_ns: n * 1000,
+                link: LinkType::ETHERNET,
+                data: &frame,
+                orig_len: frame.len() as u32,
+            };
             p.packet(&pkt);
-            assert!(p.held_bytes() <= (1 << 20) + 64 * 1024, "held {}", p.held_bytes());
+            assert!(
+                p.held_bytes() <= (1 << 20) + 64 * 1024,
+                "held {}",
+                p.held_bytes()
+            );
         }
     }
     let s = p.stats();
-    assert!(s.reassembly.cap_gaps > 0, "caps were reached and counted: {:?}", s.reassembly);
+    assert!(
+        s.reassembly.cap_gaps > 0,
+        "caps were reached and counted: {:?}",
+        s.reassembly
+    );
     p.finish();
     assert_eq!(p.held_bytes(), 0);
 }

@@ -92,15 +92,22 @@ impl FileReplay {
         let mut sources = Vec::with_capacity(paths.len());
         for (index, p) in paths.iter().enumerate() {
             let path = p.as_ref().to_path_buf();
-            let file = File::open(&path).map_err(|e| OpenError(format!("{}: {e}", path.display())))?;
+            let file =
+                File::open(&path).map_err(|e| OpenError(format!("{}: {e}", path.display())))?;
             if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                return Err(OpenError(format!("{}: is a directory, not a capture file", path.display())));
+                return Err(OpenError(format!(
+                    "{}: is a directory, not a capture file",
+                    path.display()
+                )));
             }
             let reader = create_reader(BUFFER, file).map_err(|e| {
                 OpenError(match e {
                     PcapError::Eof => format!("{}: empty file, not a capture", path.display()),
                     PcapError::HeaderNotRecognized => {
-                        format!("{}: not a pcap or pcapng file (unknown magic)", path.display())
+                        format!(
+                            "{}: not a pcap or pcapng file (unknown magic)",
+                            path.display()
+                        )
                     }
                     PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
                         format!("{}: truncated capture header", path.display())
@@ -120,7 +127,10 @@ impl FileReplay {
                 peeked: None,
             });
         }
-        Ok(FileReplay { sources, damage: Vec::new() })
+        Ok(FileReplay {
+            sources,
+            damage: Vec::new(),
+        })
     }
 
     /// Hand every packet of every file to `f`, in time order across files (file order on ties).
@@ -168,7 +178,11 @@ impl Source {
     /// Parse the record at the head of the reader. A packet goes to `deliver` and is consumed;
     /// with `deliver` None (peeking) it is left in place to be parsed again. Other blocks are
     /// consumed either way.
-    fn step(&mut self, damage: &mut Vec<Damage>, deliver: Option<&mut dyn FnMut(&Packet<'_>)>) -> Head {
+    fn step(
+        &mut self,
+        damage: &mut Vec<Damage>,
+        deliver: Option<&mut dyn FnMut(&Packet<'_>)>,
+    ) -> Head {
         loop {
             if self.done {
                 return Head::End;
@@ -186,11 +200,17 @@ impl Source {
                     continue;
                 }
                 Err(PcapError::UnexpectedEof) => {
-                    self.damaged(damage, "file ends in the middle of a record (truncated capture)".into());
+                    self.damaged(
+                        damage,
+                        "file ends in the middle of a record (truncated capture)".into(),
+                    );
                     return Head::End;
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    self.damaged(damage, "record larger than 1 MiB (corrupt record header)".into());
+                    self.damaged(
+                        damage,
+                        "record larger than 1 MiB (corrupt record header)".into(),
+                    );
                     return Head::End;
                 }
                 Err(e) => {
@@ -206,7 +226,11 @@ impl Source {
                 }
                 PcapBlockOwned::Legacy(b) => {
                     let (link, nanos) = self.legacy.unwrap_or((LinkType::ETHERNET, false));
-                    let frac = if nanos { u64::from(b.ts_usec) } else { u64::from(b.ts_usec) * 1000 };
+                    let frac = if nanos {
+                        u64::from(b.ts_usec)
+                    } else {
+                        u64::from(b.ts_usec) * 1000
+                    };
                     let caplen = (b.caplen as usize).min(b.data.len());
                     let ts = u64::from(b.ts_sec) * 1_000_000_000 + frac;
                     packet = Some((link, ts, b.data.get(..caplen).unwrap_or(b.data), b.origlen));
@@ -221,22 +245,41 @@ impl Source {
                     });
                 }
                 PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                    let iface = self.ifaces.get(epb.if_id as usize).copied().unwrap_or(Iface {
-                        link: LinkType::ETHERNET,
-                        units_per_sec: 1_000_000,
-                        offset_sec: 0,
-                    });
+                    let iface = self
+                        .ifaces
+                        .get(epb.if_id as usize)
+                        .copied()
+                        .unwrap_or(Iface {
+                            link: LinkType::ETHERNET,
+                            units_per_sec: 1_000_000,
+                            offset_sec: 0,
+                        });
                     let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                    let ns = (u128::from(units) * 1_000_000_000 / u128::from(iface.units_per_sec)) as i128
+                    let ns = (u128::from(units) * 1_000_000_000 / u128::from(iface.units_per_sec))
+                        as i128
                         + i128::from(iface.offset_sec) * 1_000_000_000;
                     let caplen = (epb.caplen as usize).min(epb.data.len());
                     let ts = u64::try_from(ns.max(0)).unwrap_or(u64::MAX);
-                    packet = Some((iface.link, ts, epb.data.get(..caplen).unwrap_or(epb.data), epb.origlen));
+                    packet = Some((
+                        iface.link,
+                        ts,
+                        epb.data.get(..caplen).unwrap_or(epb.data),
+                        epb.origlen,
+                    ));
                 }
                 PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                    let link = self.ifaces.first().map(|i| i.link).unwrap_or(LinkType::ETHERNET);
+                    let link = self
+                        .ifaces
+                        .first()
+                        .map(|i| i.link)
+                        .unwrap_or(LinkType::ETHERNET);
                     let caplen = (spb.origlen as usize).min(spb.data.len());
-                    packet = Some((link, 0, spb.data.get(..caplen).unwrap_or(spb.data), spb.origlen));
+                    packet = Some((
+                        link,
+                        0,
+                        spb.data.get(..caplen).unwrap_or(spb.data),
+                        spb.origlen,
+                    ));
                 }
                 PcapBlockOwned::NG(_) => {}
             }
@@ -250,7 +293,14 @@ impl Source {
             };
             self.frames += 1;
             self.records += 1;
-            deliver(&Packet { source: self.index, frame: self.frames, ts_ns, link, data, orig_len });
+            deliver(&Packet {
+                source: self.index,
+                frame: self.frames,
+                ts_ns,
+                link,
+                data,
+                orig_len,
+            });
             self.reader.consume_noshift(len);
             return Head::Packet(ts_ns);
         }

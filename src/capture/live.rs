@@ -69,9 +69,12 @@ impl LiveCapture {
                         .open()
                 })
                 .map_err(|e| format!("interface {name}: {e}"))?;
-            let mut cap = cap.setnonblock().map_err(|e| format!("interface {name}: {e}"))?;
+            let mut cap = cap
+                .setnonblock()
+                .map_err(|e| format!("interface {name}: {e}"))?;
             if let Some(f) = &cfg.filter {
-                cap.filter(f, true).map_err(|e| format!("filter {f:?} on {name}: {e}"))?;
+                cap.filter(f, true)
+                    .map_err(|e| format!("filter {f:?} on {name}: {e}"))?;
             }
             caps.push((name.clone(), cap));
         }
@@ -84,7 +87,12 @@ impl LiveCapture {
 
     /// Capture until `stop` is set, handing each packet to `f`; `idle(now_ns)` is called when a
     /// round found no packet (to expire flows on wall time).
-    pub fn run(&mut self, stop: &AtomicBool, mut f: impl FnMut(&Packet<'_>), mut idle: impl FnMut(u64)) -> Result<(), String> {
+    pub fn run(
+        &mut self,
+        stop: &AtomicBool,
+        mut f: impl FnMut(&Packet<'_>),
+        mut idle: impl FnMut(u64),
+    ) -> Result<(), String> {
         while !stop.load(Ordering::Relaxed) {
             let mut got = false;
             for (i, (name, cap)) in self.caps.iter_mut().enumerate() {
@@ -101,8 +109,16 @@ impl LiveCapture {
                                 }
                                 None => 0,
                             };
-                            let ts_ns = (p.header.ts.tv_sec.max(0) as u64) * 1_000_000_000 + p.header.ts.tv_usec.max(0) as u64;
-                            f(&Packet { source: i, frame, ts_ns, link, data: p.data, orig_len: p.header.len });
+                            let ts_ns = (p.header.ts.tv_sec.max(0) as u64) * 1_000_000_000
+                                + p.header.ts.tv_usec.max(0) as u64;
+                            f(&Packet {
+                                source: i,
+                                frame,
+                                ts_ns,
+                                link,
+                                data: p.data,
+                                orig_len: p.header.len,
+                            });
                         }
                         Err(pcap::Error::TimeoutExpired) | Err(pcap::Error::NoMorePackets) => break,
                         Err(e) => return Err(format!("interface {name}: {e}")),
@@ -132,7 +148,10 @@ impl LiveCapture {
                     kernel_dropped: u64::from(s.dropped),
                     interface_dropped: u64::from(s.if_dropped),
                 },
-                Err(_) => IfaceStats { interface: name.clone(), ..IfaceStats::default() },
+                Err(_) => IfaceStats {
+                    interface: name.clone(),
+                    ..IfaceStats::default()
+                },
             })
             .collect()
     }

@@ -71,7 +71,14 @@ impl Default for Defrag {
 
 impl Defrag {
     pub fn new(max_datagrams: usize, max_bytes: usize, timeout_ns: u64) -> Self {
-        Defrag { pending: HashMap::default(), bytes: 0, max_datagrams, max_bytes, timeout_ns, stats: DefragStats::default() }
+        Defrag {
+            pending: HashMap::default(),
+            bytes: 0,
+            max_datagrams,
+            max_bytes,
+            timeout_ns,
+            stats: DefragStats::default(),
+        }
     }
 
     /// Bytes currently held.
@@ -83,15 +90,25 @@ impl Defrag {
     pub fn add(&mut self, ts: u64, f: &FragmentInfo<'_>) -> Option<(u8, Vec<u8>)> {
         self.stats.fragments += 1;
         let end = f.offset.checked_add(f.data.len())?;
-        if end > MAX_PAYLOAD || (f.more && f.data.len() % 8 != 0) {
+        if end > MAX_PAYLOAD || (f.more && !f.data.len().is_multiple_of(8)) {
             self.stats.invalid += 1;
             return None;
         }
-        let key = Key { src: f.src, dst: f.dst, id: f.id, protocol: f.protocol };
+        let key = Key {
+            src: f.src,
+            dst: f.dst,
+            id: f.id,
+            protocol: f.protocol,
+        };
         if !self.pending.contains_key(&key) {
             self.make_room(ts, end);
         }
-        let p = self.pending.entry(key).or_insert_with(|| Pending { first_ts: ts, buf: Vec::new(), have: Vec::new(), total: None });
+        let p = self.pending.entry(key).or_insert_with(|| Pending {
+            first_ts: ts,
+            buf: Vec::new(),
+            have: Vec::new(),
+            total: None,
+        });
         if p.buf.len() < end {
             self.bytes += end - p.buf.len();
             p.buf.resize(end, 0);
@@ -143,7 +160,11 @@ impl Defrag {
         while !self.pending.is_empty()
             && (self.pending.len() >= self.max_datagrams || self.bytes + incoming > self.max_bytes)
         {
-            let oldest = self.pending.iter().min_by_key(|(_, p)| p.first_ts).map(|(k, _)| *k);
+            let oldest = self
+                .pending
+                .iter()
+                .min_by_key(|(_, p)| p.first_ts)
+                .map(|(k, _)| *k);
             match oldest {
                 Some(k) => {
                     self.remove(&k);
@@ -173,7 +194,15 @@ mod tests {
     use super::*;
 
     fn frag(offset: usize, more: bool, data: &[u8]) -> FragmentInfo<'_> {
-        FragmentInfo { src: [1, 1, 1, 1], dst: [2, 2, 2, 2], id: 9, protocol: 17, offset, more, data }
+        FragmentInfo {
+            src: [1, 1, 1, 1],
+            dst: [2, 2, 2, 2],
+            id: 9,
+            protocol: 17,
+            offset,
+            more,
+            data,
+        }
     }
 
     #[test]
@@ -181,7 +210,11 @@ mod tests {
         let payload: Vec<u8> = (0..40u8).collect();
         for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
             let mut d = Defrag::default();
-            let parts = [frag(0, true, &payload[0..16]), frag(16, true, &payload[16..32]), frag(32, false, &payload[32..])];
+            let parts = [
+                frag(0, true, &payload[0..16]),
+                frag(16, true, &payload[16..32]),
+                frag(32, false, &payload[32..]),
+            ];
             let mut out = None;
             for i in order {
                 out = d.add(0, &parts[i]).or(out);

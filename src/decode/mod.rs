@@ -8,7 +8,10 @@
 pub mod frag;
 
 use crate::capture::LinkType;
-use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, LinkSlice, NetSlice, SlicedPacket, TransportSlice, VlanSlice};
+use etherparse::{
+    EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, LinkSlice, NetSlice, SlicedPacket,
+    TransportSlice, VlanSlice,
+};
 use std::net::IpAddr;
 
 /// TCP flags we act on.
@@ -23,9 +26,24 @@ pub struct TcpFlags {
 /// The transport layer of a decoded packet.
 #[derive(Clone, Copy, Debug)]
 pub enum L4<'a> {
-    Tcp { sport: u16, dport: u16, seq: u32, ack: u32, flags: TcpFlags, payload: &'a [u8] },
-    Udp { sport: u16, dport: u16, payload: &'a [u8] },
-    Icmp { v6: bool, icmp_type: u8, code: u8 },
+    Tcp {
+        sport: u16,
+        dport: u16,
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        payload: &'a [u8],
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+        payload: &'a [u8],
+    },
+    Icmp {
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+    },
     /// An IPv4 fragment: to be reassembled before its transport can be read.
     Fragment(frag::FragmentInfo<'a>),
     /// Another IP protocol, or a transport header that did not parse.
@@ -82,7 +100,10 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
         }
         _ => None,
     };
-    if let Some(s) = strict.as_ref().filter(|s| s.net.is_some() && s.transport.is_some()) {
+    if let Some(s) = strict
+        .as_ref()
+        .filter(|s| s.net.is_some() && s.transport.is_some())
+    {
         return from_strict(s);
     }
     let sliced = match link {
@@ -108,7 +129,11 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
 /// Linux cooked capture: the EtherType and what follows the header. v1 has a 16-byte header
 /// with the protocol in its last two bytes; v2 a 20-byte one with the protocol first.
 fn cooked(link: LinkType, data: &[u8]) -> Result<(EtherType, &[u8]), Skip> {
-    let (hdr_len, at) = if link == LinkType::LINUX_SLL { (16, 14) } else { (20, 0) };
+    let (hdr_len, at) = if link == LinkType::LINUX_SLL {
+        (16, 14)
+    } else {
+        (20, 0)
+    };
     let (hdr, rest) = data.split_at_checked(hdr_len).ok_or(Skip::ShortLink)?;
     let proto = hdr.get(at..at + 2).ok_or(Skip::ShortLink)?;
     let proto: [u8; 2] = proto.try_into().map_err(|_| Skip::ShortLink)?;
@@ -127,14 +152,18 @@ macro_rules! from_sliced {
             let vlan = match s.vlan() {
                 Some(VlanSlice::SingleVlan(v)) => u32::from(v.vlan_identifier().value()),
                 Some(VlanSlice::DoubleVlan(d)) => {
-                    (u32::from(d.outer.vlan_identifier().value()) << 12) | u32::from(d.inner.vlan_identifier().value())
+                    (u32::from(d.outer.vlan_identifier().value()) << 12)
+                        | u32::from(d.inner.vlan_identifier().value())
                 }
                 None => 0,
             };
             let (src, dst, ip_number) = match &s.net {
                 Some($net::Ipv4(ip)) => {
                     let h = ip.header();
-                    let (src, dst) = (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()));
+                    let (src, dst) = (
+                        IpAddr::V4(h.source_addr()),
+                        IpAddr::V4(h.destination_addr()),
+                    );
                     let pl = ip.payload();
                     if pl.fragmented {
                         let info = frag::FragmentInfo {
@@ -146,13 +175,24 @@ macro_rules! from_sliced {
                             more: h.more_fragments(),
                             data: pl.payload,
                         };
-                        return Ok(Decoded { vlan, src_mac, dst_mac, src, dst, l4: L4::Fragment(info) });
+                        return Ok(Decoded {
+                            vlan,
+                            src_mac,
+                            dst_mac,
+                            src,
+                            dst,
+                            l4: L4::Fragment(info),
+                        });
                     }
                     (src, dst, pl.ip_number)
                 }
                 Some($net::Ipv6(ip)) => {
                     let h = ip.header();
-                    (IpAddr::V6(h.source_addr()), IpAddr::V6(h.destination_addr()), ip.payload().ip_number)
+                    (
+                        IpAddr::V6(h.source_addr()),
+                        IpAddr::V6(h.destination_addr()),
+                        ip.payload().ip_number,
+                    )
                 }
                 Some($net::Arp(_)) | None => return Err(Skip::NotIp),
             };
@@ -161,7 +201,14 @@ macro_rules! from_sliced {
                 // A fragmented IPv6 payload or a transport header that did not parse.
                 None => L4::Other(ip_number.0),
             };
-            Ok(Decoded { vlan, src_mac, dst_mac, src, dst, l4 })
+            Ok(Decoded {
+                vlan,
+                src_mac,
+                dst_mac,
+                src,
+                dst,
+                l4,
+            })
         }
     };
 }
@@ -176,12 +223,29 @@ fn transport<'a>(t: &TransportSlice<'a>) -> L4<'a> {
             dport: tcp.destination_port(),
             seq: tcp.sequence_number(),
             ack: tcp.acknowledgment_number(),
-            flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
+            flags: TcpFlags {
+                syn: tcp.syn(),
+                ack: tcp.ack(),
+                fin: tcp.fin(),
+                rst: tcp.rst(),
+            },
             payload: tcp.payload(),
         },
-        TransportSlice::Udp(udp) => L4::Udp { sport: udp.source_port(), dport: udp.destination_port(), payload: udp.payload() },
-        TransportSlice::Icmpv4(i) => L4::Icmp { v6: false, icmp_type: i.type_u8(), code: i.code_u8() },
-        TransportSlice::Icmpv6(i) => L4::Icmp { v6: true, icmp_type: i.type_u8(), code: i.code_u8() },
+        TransportSlice::Udp(udp) => L4::Udp {
+            sport: udp.source_port(),
+            dport: udp.destination_port(),
+            payload: udp.payload(),
+        },
+        TransportSlice::Icmpv4(i) => L4::Icmp {
+            v6: false,
+            icmp_type: i.type_u8(),
+            code: i.code_u8(),
+        },
+        TransportSlice::Icmpv6(i) => L4::Icmp {
+            v6: true,
+            icmp_type: i.type_u8(),
+            code: i.code_u8(),
+        },
         _ => L4::Other(0),
     }
 }
@@ -215,23 +279,44 @@ mod tests {
         let b = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]);
         let b = match vlans {
             [] => b.ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
-            [v] => b.single_vlan((*v).try_into().unwrap()).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
-            [o, i, ..] => b.double_vlan((*o).try_into().unwrap(), (*i).try_into().unwrap()).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
+            [v] => b
+                .single_vlan((*v).try_into().unwrap())
+                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
+            [o, i, ..] => b
+                .double_vlan((*o).try_into().unwrap(), (*i).try_into().unwrap())
+                .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
         };
-        b.tcp(40000, 502, 7, 100).syn().write(&mut out, b"hi").unwrap();
+        b.tcp(40000, 502, 7, 100)
+            .syn()
+            .write(&mut out, b"hi")
+            .unwrap();
         out
     }
 
     #[test]
     fn ethernet_vlan_and_qinq() {
-        for (vlans, want) in [(vec![], 0u32), (vec![10], 10), (vec![100, 20], (100 << 12) | 20)] {
+        for (vlans, want) in [
+            (vec![], 0u32),
+            (vec![10], 10),
+            (vec![100, 20], (100 << 12) | 20),
+        ] {
             let f = tcp_frame(&vlans);
             let d = decode(LinkType::ETHERNET, &f).unwrap();
             assert_eq!(d.vlan, want);
             assert_eq!(d.src_mac, Some([1, 2, 3, 4, 5, 6]));
             match d.l4 {
-                L4::Tcp { sport, dport, seq, flags, payload, .. } => {
-                    assert_eq!((sport, dport, seq, flags.syn, payload), (40000, 502, 7, true, &b"hi"[..]));
+                L4::Tcp {
+                    sport,
+                    dport,
+                    seq,
+                    flags,
+                    payload,
+                    ..
+                } => {
+                    assert_eq!(
+                        (sport, dport, seq, flags.syn, payload),
+                        (40000, 502, 7, true, &b"hi"[..])
+                    );
                 }
                 other => panic!("{other:?}"),
             }
@@ -250,7 +335,11 @@ mod tests {
         sll2.extend_from_slice(ip);
         let mut null = 2u32.to_le_bytes().to_vec();
         null.extend_from_slice(ip);
-        for (link, bytes) in [(LinkType::LINUX_SLL, &sll), (LinkType::LINUX_SLL2, &sll2), (LinkType::NULL, &null)] {
+        for (link, bytes) in [
+            (LinkType::LINUX_SLL, &sll),
+            (LinkType::LINUX_SLL2, &sll2),
+            (LinkType::NULL, &null),
+        ] {
             let d = decode(link, bytes).unwrap();
             assert!(matches!(d.l4, L4::Tcp { dport: 502, .. }), "{link:?}");
         }
@@ -260,7 +349,10 @@ mod tests {
 
     #[test]
     fn short_and_garbage_frames_are_skipped_not_fatal() {
-        assert_eq!(decode(LinkType::ETHERNET, &[1, 2, 3]).unwrap_err(), Skip::ShortLink);
+        assert_eq!(
+            decode(LinkType::ETHERNET, &[1, 2, 3]).unwrap_err(),
+            Skip::ShortLink
+        );
         assert!(decode(LinkType::LINUX_SLL, &[0; 10]).is_err());
         assert!(decode(LinkType(9999), &[0; 60]).is_err());
         let eth = tcp_frame(&[]);

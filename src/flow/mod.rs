@@ -37,18 +37,48 @@ impl Hash for FlowKey {
         h.write_u128(bits(self.a));
         h.write_u128(bits(self.b));
         h.write_u64(
-            (u64::from(self.a_port) << 48) | (u64::from(self.b_port) << 32) | (u64::from(self.ip_proto) << 24) | u64::from(self.vlan & 0xff_ffff),
+            (u64::from(self.a_port) << 48)
+                | (u64::from(self.b_port) << 32)
+                | (u64::from(self.ip_proto) << 24)
+                | u64::from(self.vlan & 0xff_ffff),
         );
     }
 }
 
 impl FlowKey {
     /// The key for a packet, and whether the packet's source is endpoint `a`.
-    pub fn of(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, ip_proto: u8, vlan: u32) -> (FlowKey, bool) {
+    pub fn of(
+        src: IpAddr,
+        sport: u16,
+        dst: IpAddr,
+        dport: u16,
+        ip_proto: u8,
+        vlan: u32,
+    ) -> (FlowKey, bool) {
         if (src, sport) <= (dst, dport) {
-            (FlowKey { a: src, b: dst, a_port: sport, b_port: dport, ip_proto, vlan }, true)
+            (
+                FlowKey {
+                    a: src,
+                    b: dst,
+                    a_port: sport,
+                    b_port: dport,
+                    ip_proto,
+                    vlan,
+                },
+                true,
+            )
         } else {
-            (FlowKey { a: dst, b: src, a_port: dport, b_port: sport, ip_proto, vlan }, false)
+            (
+                FlowKey {
+                    a: dst,
+                    b: src,
+                    a_port: dport,
+                    b_port: sport,
+                    ip_proto,
+                    vlan,
+                },
+                false,
+            )
         }
     }
 }
@@ -156,7 +186,11 @@ pub fn src_is_client(syn: bool, ack: bool, sport: u16, dport: u16) -> bool {
     if syn {
         return !ack;
     }
-    let known = |p: u16| Proto::ALL.iter().any(|proto| proto.default_ports().contains(&p));
+    let known = |p: u16| {
+        Proto::ALL
+            .iter()
+            .any(|proto| proto.default_ports().contains(&p))
+    };
     match (known(sport), known(dport)) {
         (true, false) => false,
         (false, true) => true,
@@ -297,7 +331,9 @@ impl<T> FlowTable<T> {
                 }
             }
         }
-        let victim = victim.map(|(_, i)| i).or_else(|| self.map.values().next().copied());
+        let victim = victim
+            .map(|(_, i)| i)
+            .or_else(|| self.map.values().next().copied());
         if let Some(f) = victim.and_then(|i| self.take(i)) {
             self.stats.evicted += 1;
             gone(f, false);
@@ -312,14 +348,22 @@ impl<T> FlowTable<T> {
             return;
         }
         self.last_sweep = now;
-        let shortest = self.cfg.closing_timeout_ns.min(self.cfg.new_timeout_ns).min(self.cfg.udp_timeout_ns);
+        let shortest = self
+            .cfg
+            .closing_timeout_ns
+            .min(self.cfg.new_timeout_ns)
+            .min(self.cfg.udp_timeout_ns);
         for i in 0..self.seen.len() as u32 {
             // Only flows idle for the shortest timeout are worth a look at their own timeout.
-            let idle = self.seen.get(i as usize).map_or(0, |s| now.saturating_sub(*s));
+            let idle = self
+                .seen
+                .get(i as usize)
+                .map_or(0, |s| now.saturating_sub(*s));
             if idle <= shortest {
                 continue;
             }
-            let dead = matches!(self.slots.get(i as usize), Some(Some(f)) if idle > f.timeout(&self.cfg));
+            let dead =
+                matches!(self.slots.get(i as usize), Some(Some(f)) if idle > f.timeout(&self.cfg));
             if dead {
                 if let Some(f) = self.take(i) {
                     self.stats.expired += 1;
@@ -386,7 +430,10 @@ mod tests {
 
     #[test]
     fn a_flood_of_spoofed_sources_stays_within_the_cap() {
-        let cfg = FlowConfig { max_flows: 1000, ..FlowConfig::default() };
+        let cfg = FlowConfig {
+            max_flows: 1000,
+            ..FlowConfig::default()
+        };
         let mut t: FlowTable<()> = FlowTable::new(cfg);
         let dst: IpAddr = "10.0.0.9".parse().unwrap();
         let mut gone = 0u64;
@@ -406,7 +453,13 @@ mod tests {
     fn ids_are_deterministic() {
         let x: IpAddr = "10.0.0.1".parse().unwrap();
         let (k, _) = FlowKey::of(x, 1, x, 2, 17, 0);
-        assert_eq!(FlowTable::<()>::flow_id(&k, 5), FlowTable::<()>::flow_id(&k, 5));
-        assert_ne!(FlowTable::<()>::flow_id(&k, 5), FlowTable::<()>::flow_id(&k, 6));
+        assert_eq!(
+            FlowTable::<()>::flow_id(&k, 5),
+            FlowTable::<()>::flow_id(&k, 5)
+        );
+        assert_ne!(
+            FlowTable::<()>::flow_id(&k, 5),
+            FlowTable::<()>::flow_id(&k, 6)
+        );
     }
 }

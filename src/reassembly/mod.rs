@@ -16,7 +16,11 @@ pub enum Delivery<'a> {
     Data(&'a [u8]),
     /// Data that was held out of order: its bytes arrived in packet `frame` at `ts_ns`, which is
     /// where a PDU ending in them was seen (what Wireshark reports, and the contract's `frame`).
-    Held { data: &'a [u8], frame: u64, ts_ns: u64 },
+    Held {
+        data: &'a [u8],
+        frame: u64,
+        ts_ns: u64,
+    },
     Gap(u64),
     Eof,
 }
@@ -33,7 +37,12 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { used: 0, global_cap: 64 << 20, per_stream_cap: 256 << 10, stats: ReassemblyStats::default() }
+        Budget {
+            used: 0,
+            global_cap: 64 << 20,
+            per_stream_cap: 256 << 10,
+            stats: ReassemblyStats::default(),
+        }
     }
 }
 
@@ -101,7 +110,15 @@ impl Stream {
     }
 
     /// A segment from this direction.
-    pub fn segment(&mut self, seq: u32, payload: &[u8], fin: bool, origin: Origin, budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
+    pub fn segment(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        fin: bool,
+        origin: Origin,
+        budget: &mut Budget,
+        out: &mut dyn FnMut(Delivery<'_>),
+    ) {
         if self.ended {
             return;
         }
@@ -187,7 +204,10 @@ impl Stream {
 
     fn first_held(&self) -> Option<u32> {
         let next = self.next?;
-        self.held.iter().map(|h| h.seq).min_by_key(|s| dist(*s, next))
+        self.held
+            .iter()
+            .map(|h| h.seq)
+            .min_by_key(|s| dist(*s, next))
     }
 
     /// Deliver held segments that are now contiguous.
@@ -211,14 +231,29 @@ impl Stream {
                 if let Some(n) = self.next.as_mut() {
                     *n = n.wrapping_add(rest.len() as u32);
                 }
-                out(Delivery::Held { data: rest, frame: h.frame, ts_ns: h.ts_ns });
+                out(Delivery::Held {
+                    data: rest,
+                    frame: h.frame,
+                    ts_ns: h.ts_ns,
+                });
             }
         }
     }
 
-    fn hold(&mut self, seq: u32, payload: &[u8], origin: Origin, budget: &mut Budget, out: &mut dyn FnMut(Delivery<'_>)) {
+    fn hold(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        origin: Origin,
+        budget: &mut Budget,
+        out: &mut dyn FnMut(Delivery<'_>),
+    ) {
         // The same segment again (a retransmission of held data): keep the first copy.
-        if self.held.iter().any(|h| h.seq == seq && h.data.len() >= payload.len()) {
+        if self
+            .held
+            .iter()
+            .any(|h| h.seq == seq && h.data.len() >= payload.len())
+        {
             budget.stats.retransmissions += 1;
             return;
         }
@@ -229,7 +264,9 @@ impl Stream {
                 || self.held_bytes + payload.len() > budget.per_stream_cap
                 || budget.used + payload.len() > budget.global_cap)
         {
-            let (Some(first), Some(next)) = (self.first_held(), self.next) else { break };
+            let (Some(first), Some(next)) = (self.first_held(), self.next) else {
+                break;
+            };
             budget.stats.cap_gaps += 1;
             self.gap(dist(first, next).max(0) as u64, budget, out);
             self.drain(budget, out);
@@ -245,7 +282,8 @@ impl Stream {
             }
             return;
         }
-        if payload.len() > budget.per_stream_cap || budget.used + payload.len() > budget.global_cap {
+        if payload.len() > budget.per_stream_cap || budget.used + payload.len() > budget.global_cap
+        {
             // Cannot hold it even alone: give up on the hole now.
             budget.stats.cap_gaps += 1;
             self.gap(rel as u64, budget, out);
@@ -253,7 +291,12 @@ impl Stream {
             return;
         }
         budget.stats.out_of_order += 1;
-        self.held.push(Held { seq, data: payload.into(), frame: origin.0, ts_ns: origin.1 });
+        self.held.push(Held {
+            seq,
+            data: payload.into(),
+            frame: origin.0,
+            ts_ns: origin.1,
+        });
         self.held_bytes += payload.len();
         budget.used += payload.len();
     }
@@ -312,13 +355,35 @@ mod tests {
     }
 
     fn joined(d: &[D]) -> Vec<u8> {
-        d.iter().flat_map(|x| if let D::Data(v) = x { v.clone() } else { vec![] }).collect()
+        d.iter()
+            .flat_map(|x| {
+                if let D::Data(v) = x {
+                    v.clone()
+                } else {
+                    vec![]
+                }
+            })
+            .collect()
     }
 
     #[test]
     fn in_order_and_out_of_order_give_the_same_bytes() {
-        let (a, _) = run(&[(1000, b"abc", false), (1003, b"def", false), (1006, b"gh", true)], &[]);
-        let (b, bud) = run(&[(1006, b"gh", true), (1003, b"def", false), (1000, b"abc", false)], &[]);
+        let (a, _) = run(
+            &[
+                (1000, b"abc", false),
+                (1003, b"def", false),
+                (1006, b"gh", true),
+            ],
+            &[],
+        );
+        let (b, bud) = run(
+            &[
+                (1006, b"gh", true),
+                (1003, b"def", false),
+                (1000, b"abc", false),
+            ],
+            &[],
+        );
         assert_eq!(joined(&a), b"abcdefgh");
         assert_eq!(joined(&b), b"abcdefgh");
         assert_eq!(a.last(), Some(&D::Eof));
@@ -328,7 +393,14 @@ mod tests {
 
     #[test]
     fn retransmissions_and_overlaps_are_trimmed() {
-        let (d, b) = run(&[(1000, b"abcd", false), (1000, b"abcd", false), (1002, b"cdef", false)], &[]);
+        let (d, b) = run(
+            &[
+                (1000, b"abcd", false),
+                (1000, b"abcd", false),
+                (1002, b"cdef", false),
+            ],
+            &[],
+        );
         assert_eq!(joined(&d), b"abcdef");
         assert_eq!((b.stats.retransmissions, b.stats.overlaps), (1, 1));
     }
@@ -343,7 +415,10 @@ mod tests {
     #[test]
     fn caps_force_gaps_and_bound_memory() {
         let mut s = Stream::default();
-        let mut b = Budget { per_stream_cap: 100, ..Budget::default() };
+        let mut b = Budget {
+            per_stream_cap: 100,
+            ..Budget::default()
+        };
         let mut gaps = 0;
         s.syn(0);
         for i in 0..1000u32 {
@@ -365,8 +440,16 @@ mod tests {
         let mut got = vec![];
         s.syn(0);
         s.segment(4, b"def", false, (7, 70), &mut b, &mut |_| {});
-        s.segment(1, b"abc", false, (8, 80), &mut b, &mut |d| got.push(format!("{d:?}")));
-        assert_eq!(got, vec![r#"Data([97, 98, 99])"#, r#"Held { data: [100, 101, 102], frame: 7, ts_ns: 70 }"#]);
+        s.segment(1, b"abc", false, (8, 80), &mut b, &mut |d| {
+            got.push(format!("{d:?}"))
+        });
+        assert_eq!(
+            got,
+            vec![
+                r#"Data([97, 98, 99])"#,
+                r#"Held { data: [100, 101, 102], frame: 7, ts_ns: 70 }"#
+            ]
+        );
     }
 
     #[test]

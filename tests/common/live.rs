@@ -31,7 +31,10 @@ pub fn require_root() {
         .and_then(|l| l.split_whitespace().nth(2))
         .unwrap_or("?")
         .to_string();
-    assert_eq!(euid, "0", "live-capture tests need root (capture on lo with libpcap); effective uid is {euid}");
+    assert_eq!(
+        euid, "0",
+        "live-capture tests need root (capture on lo with libpcap); effective uid is {euid}"
+    );
 }
 
 /// Where `name` is on PATH (or in /usr/sbin, /sbin, which a non-login PATH may lack).
@@ -53,7 +56,11 @@ pub fn require_cmd(name: &str, hint: &str) -> PathBuf {
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 pub fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Two adjacent free UDP ports (p, p+1) on 127.0.0.1, for a `udp portrange p-p+1` filter.
@@ -86,18 +93,26 @@ pub fn wait_listen(port: u16, t: Transport, timeout: Duration) {
     let ss = require_cmd("ss", "install iproute2");
     let deadline = Instant::now() + timeout;
     loop {
-        let out = Command::new(&ss).args([flag, &format!("sport = :{port}")]).output().expect("running ss");
+        let out = Command::new(&ss)
+            .args([flag, &format!("sport = :{port}")])
+            .output()
+            .expect("running ss");
         if !String::from_utf8_lossy(&out.stdout).trim().is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "nothing listening on {t:?} port {port} after {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing listening on {t:?} port {port} after {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 /// Sends `sig` (e.g. "TERM", "INT") to a process by its id.
 pub fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
 }
 
 /// Waits up to `timeout` for `child` to exit; kills it (SIGKILL) and fails the test if it doesn't.
@@ -193,7 +208,11 @@ impl Tap {
             }
             all
         });
-        let mut tap = Tap { child: Guard::new(child), stdout: Some(stdout), stderr: Some(stderr) };
+        let mut tap = Tap {
+            child: Guard::new(child),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        };
         if rx.recv_timeout(Duration::from_secs(30)).is_err() {
             let _ = tap.child.child().kill();
             let _ = tap.child.child().wait();
@@ -210,13 +229,21 @@ impl Tap {
         let status = self.child.terminate("edgetap run after SIGTERM");
         let raw = self.stdout.take().unwrap().join().unwrap();
         let stderr = self.stderr.take().unwrap().join().unwrap();
-        assert!(status.success(), "edgetap run exited with {status} after SIGTERM; stderr:\n{stderr}");
+        assert!(
+            status.success(),
+            "edgetap run exited with {status} after SIGTERM; stderr:\n{stderr}"
+        );
         let records = raw
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
             .collect();
-        Captured { raw, records, stderr, status }
+        Captured {
+            raw,
+            records,
+            stderr,
+            status,
+        }
     }
 }
 
@@ -244,5 +271,8 @@ pub fn field_str<'a>(rec: &'a Value, key: &str) -> Option<&'a str> {
 
 /// The record's (src_port, dest_port).
 pub fn ports(rec: &Value) -> (u64, u64) {
-    (rec["src_port"].as_u64().unwrap_or(0), rec["dest_port"].as_u64().unwrap_or(0))
+    (
+        rec["src_port"].as_u64().unwrap_or(0),
+        rec["dest_port"].as_u64().unwrap_or(0),
+    )
 }

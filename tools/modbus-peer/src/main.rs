@@ -73,12 +73,21 @@ struct Peer(Arc<Mutex<Tables>>);
 
 impl Peer {
     fn handle(&self, req: Request<'static>) -> Result<Response, ExceptionCode> {
-        let mut t = self.0.lock().map_err(|_| ExceptionCode::ServerDeviceFailure)?;
+        let mut t = self
+            .0
+            .lock()
+            .map_err(|_| ExceptionCode::ServerDeviceFailure)?;
         Ok(match req {
             Request::ReadCoils(a, n) => Response::ReadCoils(t.coils[range(a, n.into())?].to_vec()),
-            Request::ReadDiscreteInputs(a, n) => Response::ReadDiscreteInputs(t.discrete[range(a, n.into())?].to_vec()),
-            Request::ReadHoldingRegisters(a, n) => Response::ReadHoldingRegisters(t.holding[range(a, n.into())?].to_vec()),
-            Request::ReadInputRegisters(a, n) => Response::ReadInputRegisters(t.input[range(a, n.into())?].to_vec()),
+            Request::ReadDiscreteInputs(a, n) => {
+                Response::ReadDiscreteInputs(t.discrete[range(a, n.into())?].to_vec())
+            }
+            Request::ReadHoldingRegisters(a, n) => {
+                Response::ReadHoldingRegisters(t.holding[range(a, n.into())?].to_vec())
+            }
+            Request::ReadInputRegisters(a, n) => {
+                Response::ReadInputRegisters(t.input[range(a, n.into())?].to_vec())
+            }
             Request::WriteSingleCoil(a, v) => {
                 let r = range(a, 1)?;
                 t.coils[r].fill(v);
@@ -116,7 +125,9 @@ impl tokio_modbus::server::Service for Peer {
 }
 
 async fn server(addr: SocketAddr) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("bind {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("modbus-peer: server listening on {local}");
     let peer = Peer(Arc::new(Mutex::new(Tables::new())));
@@ -125,7 +136,8 @@ async fn server(addr: SocketAddr) -> Result<(), String> {
         let peer = peer.clone();
         async move { accept_tcp_connection(stream, socket_addr, move |_| Ok(Some(peer.clone()))) }
     };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
     tokio::select! {
         r = server.serve(&on_connected, |e| eprintln!("modbus-peer: connection error: {e}")) => r.map_err(|e| e.to_string()),
         _ = tokio::signal::ctrl_c() => Ok(()),
@@ -144,30 +156,68 @@ fn check<T: PartialEq + std::fmt::Debug>(step: &str, got: T, want: T) -> Result<
 
 async fn client(addr: SocketAddr) -> Result<(), String> {
     let e = |step: &'static str| move |err: tokio_modbus::Error| format!("{step}: {err}");
-    let mut ctx = tcp::connect_slave(addr, Slave(1)).await.map_err(|err| format!("connect {addr}: {err}"))?;
+    let mut ctx = tcp::connect_slave(addr, Slave(1))
+        .await
+        .map_err(|err| format!("connect {addr}: {err}"))?;
 
     let s = "1 read_holding_registers(10, 4)";
-    check(s, ctx.read_holding_registers(10, 4).await.map_err(e(s))?, Ok(vec![1010, 1011, 1012, 1013]))?;
+    check(
+        s,
+        ctx.read_holding_registers(10, 4).await.map_err(e(s))?,
+        Ok(vec![1010, 1011, 1012, 1013]),
+    )?;
     let s = "2 read_input_registers(20, 3)";
-    check(s, ctx.read_input_registers(20, 3).await.map_err(e(s))?, Ok(vec![2020, 2021, 2022]))?;
+    check(
+        s,
+        ctx.read_input_registers(20, 3).await.map_err(e(s))?,
+        Ok(vec![2020, 2021, 2022]),
+    )?;
     let s = "3 read_coils(30, 10)";
     let want: Vec<bool> = (30..40).map(|i| i % 3 == 0).collect();
     check(s, ctx.read_coils(30, 10).await.map_err(e(s))?, Ok(want))?;
     let s = "4 read_discrete_inputs(40, 5)";
-    check(s, ctx.read_discrete_inputs(40, 5).await.map_err(e(s))?, Ok(vec![true, false, true, false, true]))?;
+    check(
+        s,
+        ctx.read_discrete_inputs(40, 5).await.map_err(e(s))?,
+        Ok(vec![true, false, true, false, true]),
+    )?;
     let s = "5 write_single_register(50, 0xBEEF)";
-    check(s, ctx.write_single_register(50, 0xBEEF).await.map_err(e(s))?, Ok(()))?;
+    check(
+        s,
+        ctx.write_single_register(50, 0xBEEF).await.map_err(e(s))?,
+        Ok(()),
+    )?;
     let s = "6 write_multiple_registers(60, [111, 222, 333])";
-    check(s, ctx.write_multiple_registers(60, &[111, 222, 333]).await.map_err(e(s))?, Ok(()))?;
+    check(
+        s,
+        ctx.write_multiple_registers(60, &[111, 222, 333])
+            .await
+            .map_err(e(s))?,
+        Ok(()),
+    )?;
     let s = "7 write_single_coil(70, on)";
-    check(s, ctx.write_single_coil(70, true).await.map_err(e(s))?, Ok(()))?;
+    check(
+        s,
+        ctx.write_single_coil(70, true).await.map_err(e(s))?,
+        Ok(()),
+    )?;
     let s = "8 write_multiple_coils(80, 9 coils)";
     let coils = [true, false, true, true, false, false, true, false, true];
-    check(s, ctx.write_multiple_coils(80, &coils).await.map_err(e(s))?, Ok(()))?;
+    check(
+        s,
+        ctx.write_multiple_coils(80, &coils).await.map_err(e(s))?,
+        Ok(()),
+    )?;
     let s = "9 read_holding_registers(500, 2)";
-    check(s, ctx.read_holding_registers(500, 2).await.map_err(e(s))?, Err(ExceptionCode::IllegalDataAddress))?;
+    check(
+        s,
+        ctx.read_holding_registers(500, 2).await.map_err(e(s))?,
+        Err(ExceptionCode::IllegalDataAddress),
+    )?;
 
-    ctx.disconnect().await.map_err(|err| format!("disconnect: {err}"))?;
+    ctx.disconnect()
+        .await
+        .map_err(|err| format!("disconnect: {err}"))?;
     Ok(())
 }
 
@@ -194,7 +244,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("modbus-peer: tokio runtime: {err}");
