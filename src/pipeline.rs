@@ -83,6 +83,17 @@ struct SinkTo<'a, 'c, O: Output> {
     stats: &'a mut Stats,
 }
 
+impl<O: Output> SinkTo<'_, '_, O> {
+    /// Set the packet a delivery's PDUs are reported at: data held out of order was seen in
+    /// the packet that brought it; anything else in the current packet.
+    fn at(&mut self, dl: &Delivery<'_>, current: &PacketInfo) {
+        (self.ctx.frame, self.ctx.ts_ns) = match dl {
+            Delivery::Held { frame, ts_ns, .. } => (*frame, *ts_ns),
+            _ => (current.frame, current.ts_ns),
+        };
+    }
+}
+
 impl<O: Output> Sink for SinkTo<'_, '_, O> {
     fn pdu(&mut self, dir: Direction, pdu: &Pdu<'_>) {
         self.stats.pdus.add(pdu.proto(), 1);
@@ -258,11 +269,7 @@ impl<O: Output> Pipeline<O> {
                     stats: &mut *stats,
                 };
                 let mut feed = |dir: Direction, dl: Delivery<'_>| {
-                    // PDUs completed by held data were seen in the packet that brought it.
-                    (sink.ctx.frame, sink.ctx.ts_ns) = match dl {
-                        Delivery::Held { frame, ts_ns, .. } => (frame, ts_ns),
-                        _ => (info.frame, info.ts_ns),
-                    };
+                    sink.at(&dl, info);
                     app.deliver(transport, server_port, dir, dl, &mut sink)
                 };
                 if flags.ack {
@@ -357,9 +364,7 @@ fn finish_flow<O: Output>(
         for d in [Direction::ToServer, Direction::ToClient] {
             if let Some(s) = streams.get_mut(d.index()) {
                 s.close(budget, &mut |dl| {
-                    if let Delivery::Held { frame, ts_ns, .. } = dl {
-                        (sink.ctx.frame, sink.ctx.ts_ns) = (frame, ts_ns);
-                    }
+                    sink.at(&dl, info);
                     app.deliver(transport, server_port, d, dl, &mut sink)
                 });
                 s.discard(budget);
