@@ -1,7 +1,11 @@
 //! Throughput of each dissector alone (MB/s of application payload), on streams of realistic
 //! PDUs built with pcapgen's payload builders, fed in 1460-byte segments (so PDUs straddle
 //! segments as on the wire) to a sink that counts. `cargo bench -p edgetap-dissectors`.
-#![allow(clippy::expect_used, clippy::indexing_slicing, reason = "a benchmark on fixed input")]
+#![allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "a benchmark on fixed input"
+)]
 
 use edgetap_dissectors::{new_session, Direction, Event, Pdu, Proto, Sink};
 use pcapgen::proto::{amqp, bacnet, modbus, mqtt, opcua};

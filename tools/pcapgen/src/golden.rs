@@ -3,11 +3,18 @@
 //!
 //! Every capture is built from fixed addresses, fixed sequence numbers and a fixed clock
 //! (2024-01-01T00:00:00Z, 1 ms per packet), so regenerating gives byte-identical files.
-//! [`CASES`] lists them; [`build`] makes one in memory; [`write_all`] writes them all under
-//! `DIR/modbus/`. `pcaps/README.md` describes each case.
+//! [`CASES`] lists them; [`build`] makes one in memory. The other protocols' cases live in
+//! [`mqtt`], [`bacnet`], [`amqp`] and [`opcua`]; [`SUITES`] lists every protocol's cases,
+//! [`build_in`] makes any of them and [`write_all`] writes them all under `DIR/<proto>/`.
+//! `pcaps/README.md` describes each case.
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+pub mod amqp;
+pub mod bacnet;
+pub mod mqtt;
+pub mod opcua;
 
 use crate::frame::TcpFlags;
 use crate::proto::modbus;
@@ -57,6 +64,17 @@ fn conv_v4(server_port: u16) -> TcpConv {
         Endpoint::v4(SERVER, server_port),
     )
     .seqs(CLIENT_SEQ, SERVER_SEQ)
+}
+
+/// A second connection between the same hosts (client port + 1, other ISNs), starting when
+/// `prev` left off.
+fn second_conv(prev: &TcpConv, server_port: u16) -> TcpConv {
+    TcpConv::new(
+        Endpoint::v4(CLIENT, CLIENT_PORT + 1),
+        Endpoint::v4(SERVER, server_port),
+    )
+    .seqs(CLIENT_SEQ ^ 0xffff, SERVER_SEQ ^ 0xffff)
+    .start(prev.now())
 }
 
 fn conv_v6() -> TcpConv {
@@ -609,15 +627,41 @@ pub fn build(name: &str) -> io::Result<Vec<u8>> {
     }
 }
 
-/// Write every case to `out_dir/modbus/<case>`; returns the paths written.
+/// Every protocol's golden cases: (directory under `pcaps/`, case file names).
+pub const SUITES: &[(&str, &[&str])] = &[
+    ("modbus", CASES),
+    ("mqtt", mqtt::CASES),
+    ("bacnet", bacnet::CASES),
+    ("amqp", amqp::CASES),
+    ("opcua", opcua::CASES),
+];
+
+/// One case of protocol `proto` (a directory name of [`SUITES`]), in memory.
+pub fn build_in(proto: &str, name: &str) -> io::Result<Vec<u8>> {
+    match proto {
+        "modbus" => build(name),
+        "mqtt" => mqtt::build(name),
+        "bacnet" => bacnet::build(name),
+        "amqp" => amqp::build(name),
+        "opcua" => opcua::build(name),
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no golden protocol {other:?}"),
+        )),
+    }
+}
+
+/// Write every case to `out_dir/<proto>/<case>`; returns the paths written.
 pub fn write_all(out_dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let dir = out_dir.join("modbus");
-    std::fs::create_dir_all(&dir)?;
-    let mut paths = Vec::with_capacity(CASES.len());
-    for name in CASES {
-        let p = dir.join(name);
-        std::fs::write(&p, build(name)?)?;
-        paths.push(p);
+    let mut paths = Vec::new();
+    for (proto, cases) in SUITES {
+        let dir = out_dir.join(proto);
+        std::fs::create_dir_all(&dir)?;
+        for name in *cases {
+            let p = dir.join(name);
+            std::fs::write(&p, build_in(proto, name)?)?;
+            paths.push(p);
+        }
     }
     Ok(paths)
 }
@@ -633,6 +677,17 @@ mod tests {
             let b = build(name).unwrap();
             assert_eq!(a, b, "{name}");
             assert!(a.len() < 8192, "{name}: {} bytes", a.len());
+        }
+    }
+
+    #[test]
+    fn other_protocols_build_and_are_deterministic() {
+        for (proto, cases) in &SUITES[1..] {
+            for name in *cases {
+                let a = build_in(proto, name).unwrap();
+                assert_eq!(a, build_in(proto, name).unwrap(), "{proto}/{name}");
+                assert!(a.len() < 1 << 20, "{proto}/{name}: {} bytes", a.len());
+            }
         }
     }
 

@@ -16,7 +16,7 @@ const USAGE: &str = "usage:
   pcapgen floor FILE
       read FILE with pcap-parser, slice every frame with etherparse, print one JSON line
   pcapgen golden --out-dir DIR
-      write the golden test captures (DIR/modbus/*.pcap*), byte-identical on every run";
+      write the golden test captures (DIR/<proto>/*.pcap*), byte-identical on every run";
 
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("pcapgen: {msg}\n{USAGE}");

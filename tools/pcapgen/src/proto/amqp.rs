@@ -317,3 +317,241 @@ pub fn close_10() -> Vec<u8> {
 pub fn empty_10() -> Vec<u8> {
     v10::frame(0, &[])
 }
+
+// ---- Additions for the golden captures (the builders above are unchanged) ----
+
+/// `AMQP\x03\x01\x00\x00`: the AMQP 1.0 SASL layer header.
+pub const HEADER_10_SASL: &[u8; 8] = b"AMQP\x03\x01\x00\x00";
+
+/// exchange.declare (40, 10): passive/durable/auto-delete/internal/no-wait bits all clear but
+/// durable, no arguments.
+pub fn exchange_declare(channel: u16, exchange: &str, kind: &str) -> Vec<u8> {
+    let mut a = vec![0, 0];
+    shortstr(exchange, &mut a);
+    shortstr(kind, &mut a);
+    a.push(0x02);
+    table(&[], &mut a);
+    method(channel, 40, 10, &a)
+}
+
+/// exchange.declare-ok (40, 11).
+pub fn exchange_declare_ok(channel: u16) -> Vec<u8> {
+    method(channel, 40, 11, &[])
+}
+
+/// queue.declare (50, 10), durable, no arguments.
+pub fn queue_declare(channel: u16, queue: &str) -> Vec<u8> {
+    let mut a = vec![0, 0];
+    shortstr(queue, &mut a);
+    a.push(0x02);
+    table(&[], &mut a);
+    method(channel, 50, 10, &a)
+}
+
+/// queue.declare-ok (50, 11): queue name, message count, consumer count.
+pub fn queue_declare_ok(channel: u16, queue: &str, messages: u32, consumers: u32) -> Vec<u8> {
+    let mut a = Vec::new();
+    shortstr(queue, &mut a);
+    a.extend_from_slice(&messages.to_be_bytes());
+    a.extend_from_slice(&consumers.to_be_bytes());
+    method(channel, 50, 11, &a)
+}
+
+/// basic.consume (60, 20).
+pub fn basic_consume(channel: u16, queue: &str, consumer_tag: &str) -> Vec<u8> {
+    let mut a = vec![0, 0];
+    shortstr(queue, &mut a);
+    shortstr(consumer_tag, &mut a);
+    a.push(0);
+    table(&[], &mut a);
+    method(channel, 60, 20, &a)
+}
+
+/// basic.consume-ok (60, 21).
+pub fn basic_consume_ok(channel: u16, consumer_tag: &str) -> Vec<u8> {
+    let mut a = Vec::new();
+    shortstr(consumer_tag, &mut a);
+    method(channel, 60, 21, &a)
+}
+
+/// basic.deliver (60, 60) + content header + one body frame, concatenated as a broker sends
+/// them.
+pub fn basic_deliver(
+    channel: u16,
+    consumer_tag: &str,
+    delivery_tag: u64,
+    exchange: &str,
+    routing_key: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut a = Vec::new();
+    shortstr(consumer_tag, &mut a);
+    a.extend_from_slice(&delivery_tag.to_be_bytes());
+    a.push(0); // redelivered
+    shortstr(exchange, &mut a);
+    shortstr(routing_key, &mut a);
+    let mut v = method(channel, 60, 60, &a);
+    v.extend_from_slice(&content_header(channel, body.len() as u64));
+    frame_into(FRAME_BODY, channel, body, &mut v);
+    v
+}
+
+/// Content header frame (class 60, body size, content-type application/json).
+pub fn content_header(channel: u16, body_size: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(32);
+    h.extend_from_slice(&60u16.to_be_bytes());
+    h.extend_from_slice(&0u16.to_be_bytes());
+    h.extend_from_slice(&body_size.to_be_bytes());
+    h.extend_from_slice(&0x8000u16.to_be_bytes());
+    shortstr("application/json", &mut h);
+    frame(FRAME_HEADER, channel, &h)
+}
+
+/// channel.close (20, 40).
+pub fn channel_close(channel: u16, code: u16, text: &str) -> Vec<u8> {
+    let mut a = code.to_be_bytes().to_vec();
+    shortstr(text, &mut a);
+    a.extend_from_slice(&[0, 0, 0, 0]);
+    method(channel, 20, 40, &a)
+}
+
+/// channel.close-ok (20, 41).
+pub fn channel_close_ok(channel: u16) -> Vec<u8> {
+    method(channel, 20, 41, &[])
+}
+
+/// AMQP 1.0 frame of any type (0 AMQP, 1 SASL).
+pub fn frame_10(ty: u8, channel: u16, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + body.len());
+    v.extend_from_slice(&((8 + body.len()) as u32).to_be_bytes());
+    v.extend_from_slice(&[2, ty]);
+    v.extend_from_slice(&channel.to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+fn symbol(s: &str, out: &mut Vec<u8>) {
+    out.push(0xa3);
+    out.push(s.len() as u8);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// SASL mechanisms (0x40): an array of symbols.
+pub fn sasl_mechanisms(mechs: &[&str]) -> Vec<u8> {
+    let mut arr = Vec::new();
+    arr.push(mechs.len() as u8);
+    arr.push(0xa3);
+    for m in mechs {
+        arr.push(m.len() as u8);
+        arr.extend_from_slice(m.as_bytes());
+    }
+    let mut items = vec![0xe0, (arr.len()) as u8];
+    items.extend_from_slice(&arr);
+    let mut body = Vec::new();
+    v10::described_list(0x40, 1, &items, &mut body);
+    frame_10(1, 0, &body)
+}
+
+/// SASL init (0x41): mechanism, initial response, hostname.
+pub fn sasl_init(mechanism: &str, response: &[u8], hostname: &str) -> Vec<u8> {
+    let mut items = Vec::new();
+    symbol(mechanism, &mut items);
+    v10::bin(response, &mut items);
+    v10::str(hostname, &mut items);
+    let mut body = Vec::new();
+    v10::described_list(0x41, 3, &items, &mut body);
+    frame_10(1, 0, &body)
+}
+
+/// SASL outcome (0x44): code 0 ok, 1 auth, 2 sys, 3 sys-perm, 4 sys-temp.
+pub fn sasl_outcome(code: u8) -> Vec<u8> {
+    let items = [0x50, code];
+    let mut body = Vec::new();
+    v10::described_list(0x44, 1, &items, &mut body);
+    frame_10(1, 0, &body)
+}
+
+/// AMQP 1.0 flow (0x13): next-incoming-id, incoming-window, next-outgoing-id,
+/// outgoing-window, handle, delivery-count, link-credit.
+pub fn flow_10(channel: u16, handle: u32, credit: u32) -> Vec<u8> {
+    let mut items = Vec::new();
+    v10::uint(0, &mut items);
+    v10::uint(2048, &mut items);
+    v10::uint(1, &mut items);
+    v10::uint(2048, &mut items);
+    v10::uint(handle, &mut items);
+    v10::uint(0, &mut items);
+    v10::uint(credit, &mut items);
+    let mut body = Vec::new();
+    v10::described_list(0x13, 7, &items, &mut body);
+    v10::frame(channel, &body)
+}
+
+/// AMQP 1.0 disposition (0x15): role receiver, first, settled, state accepted.
+pub fn disposition_10(channel: u16, first: u32) -> Vec<u8> {
+    let mut items = Vec::new();
+    v10::boolean(true, &mut items);
+    v10::uint(first, &mut items);
+    v10::null(&mut items);
+    v10::boolean(true, &mut items);
+    v10::described_list(0x24, 0, &[], &mut items); // accepted
+    let mut body = Vec::new();
+    v10::described_list(0x15, 5, &items, &mut body);
+    v10::frame(channel, &body)
+}
+
+/// AMQP 1.0 detach (0x16): handle, closed.
+pub fn detach_10(channel: u16, handle: u32) -> Vec<u8> {
+    let mut items = Vec::new();
+    v10::uint(handle, &mut items);
+    v10::boolean(true, &mut items);
+    let mut body = Vec::new();
+    v10::described_list(v10::DETACH, 2, &items, &mut body);
+    v10::frame(channel, &body)
+}
+
+/// AMQP 1.0 end (0x17), empty.
+pub fn end_10(channel: u16) -> Vec<u8> {
+    let mut body = Vec::new();
+    v10::described_list(v10::END, 0, &[], &mut body);
+    v10::frame(channel, &body)
+}
+
+/// One frame of a multi-frame AMQP 1.0 transfer: the first carries handle, delivery-id,
+/// delivery-tag and message-format; every frame says whether `more` follow. `part` is the
+/// next slice of the encoded message.
+pub fn transfer_10_part(
+    channel: u16,
+    handle: u32,
+    first: Option<u32>,
+    more: bool,
+    part: &[u8],
+) -> Vec<u8> {
+    let mut items = Vec::new();
+    v10::uint(handle, &mut items);
+    match first {
+        Some(id) => {
+            v10::uint(id, &mut items);
+            v10::bin(&id.to_be_bytes(), &mut items);
+            v10::uint(0, &mut items);
+        }
+        None => {
+            v10::null(&mut items);
+            v10::null(&mut items);
+            v10::null(&mut items);
+        }
+    }
+    v10::boolean(false, &mut items); // settled
+    v10::boolean(more, &mut items);
+    let mut body = Vec::with_capacity(32 + part.len());
+    v10::described_list(v10::TRANSFER, 6, &items, &mut body);
+    body.extend_from_slice(part);
+    v10::frame(channel, &body)
+}
+
+/// An AMQP 1.0 message of one data section (`0x00 0x53 0x75` + binary), as transfers carry it.
+pub fn data_section(payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x00, 0x53, 0x75];
+    v10::bin(payload, &mut v);
+    v
+}

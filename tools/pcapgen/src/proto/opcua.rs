@@ -205,6 +205,12 @@ pub fn read_response(
     request_id: u32,
     values: &[Variant],
 ) -> Vec<u8> {
+    let body = read_response_body(request_id, values);
+    symmetric(b"MSG", channel_id, token_id, seq, request_id, &body)
+}
+
+/// The body of [`read_response`] (type id, response header, results), before chunking.
+pub fn read_response_body(request_id: u32, values: &[Variant]) -> Vec<u8> {
     let mut body = Vec::new();
     NodeId::Numeric(0, READ_RESPONSE).encode(&mut body);
     response_header(request_id, &mut body);
@@ -228,7 +234,7 @@ pub fn read_response(
         }
     }
     body.extend_from_slice(&(-1i32).to_le_bytes()); // diagnostic infos: null array
-    symmetric(b"MSG", channel_id, token_id, seq, request_id, &body)
+    body
 }
 
 /// CLO with a CloseSecureChannelRequest (type id 452).
@@ -245,4 +251,126 @@ pub fn error(status: u32, reason: &str) -> Vec<u8> {
     u32le(status, &mut b);
     string(Some(reason.as_bytes()), &mut b);
     header(b"ERR", &b)
+}
+
+// ---- Additions for the golden captures (the builders above are unchanged in output) ----
+
+/// `http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256`.
+pub const SECURITY_POLICY_BASIC256SHA256: &str =
+    "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256";
+pub const SERVICE_FAULT: u32 = 397;
+pub const ACTIVATE_SESSION_REQUEST: u32 = 467;
+/// Bad_UserAccessDenied.
+pub const BAD_USER_ACCESS_DENIED: u32 = 0x801F_0000;
+
+/// A symmetric chunk (MSG / CLO) with an explicit chunk type (`b'C'`, `b'F'`, `b'A'`)
+/// carrying `part` of a message body.
+pub fn chunk(
+    kind: &[u8; 3],
+    chunk_type: u8,
+    channel_id: u32,
+    token_id: u32,
+    seq: u32,
+    request_id: u32,
+    part: &[u8],
+) -> Vec<u8> {
+    let mut v = symmetric(kind, channel_id, token_id, seq, request_id, part);
+    v[3] = chunk_type;
+    v
+}
+
+/// Any message: three-letter type, chunk type, then `body` (the size is computed).
+pub fn raw_message(msg_type: &[u8; 3], chunk_type: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = header(msg_type, body);
+    v[3] = chunk_type;
+    v
+}
+
+/// MSG with an ActivateSessionRequest carrying a UserNameIdentityToken (its password
+/// "encrypted" under no policy: plain bytes).
+pub fn activate_session_request(
+    channel_id: u32,
+    token_id: u32,
+    seq: u32,
+    request_id: u32,
+    auth_token: &NodeId,
+    user: &str,
+    password: &[u8],
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    NodeId::Numeric(0, ACTIVATE_SESSION_REQUEST).encode(&mut body);
+    // Request header with the session's authentication token.
+    auth_token.encode(&mut body);
+    body.extend_from_slice(&DATETIME_2024.to_le_bytes());
+    u32le(request_id, &mut body);
+    u32le(0, &mut body);
+    string(None, &mut body);
+    u32le(10_000, &mut body);
+    body.extend_from_slice(&[0x00, 0x00, 0x00]);
+    // Client signature: null algorithm, null signature.
+    string(None, &mut body);
+    string(None, &mut body);
+    body.extend_from_slice(&(-1i32).to_le_bytes()); // client software certificates
+    body.extend_from_slice(&1i32.to_le_bytes()); // locale ids
+    string(Some(b"en-US"), &mut body);
+    // User identity token: ExtensionObject, UserNameIdentityToken_Encoding_DefaultBinary (324).
+    let mut tok = Vec::new();
+    string(Some(b"username"), &mut tok); // policy id
+    string(Some(user.as_bytes()), &mut tok);
+    string(Some(password), &mut tok);
+    string(None, &mut tok); // encryption algorithm
+    NodeId::Numeric(0, 324).encode(&mut body);
+    body.push(0x01);
+    body.extend_from_slice(&(tok.len() as i32).to_le_bytes());
+    body.extend_from_slice(&tok);
+    // User token signature.
+    string(None, &mut body);
+    string(None, &mut body);
+    symmetric(b"MSG", channel_id, token_id, seq, request_id, &body)
+}
+
+/// MSG with a ServiceFault (type id 397) whose response header carries `status`.
+pub fn service_fault(
+    channel_id: u32,
+    token_id: u32,
+    seq: u32,
+    request_id: u32,
+    status: u32,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    NodeId::Numeric(0, SERVICE_FAULT).encode(&mut body);
+    body.extend_from_slice(&DATETIME_2024.to_le_bytes());
+    u32le(request_id, &mut body);
+    u32le(status, &mut body);
+    body.push(0);
+    body.extend_from_slice(&(-1i32).to_le_bytes());
+    body.extend_from_slice(&[0x00, 0x00, 0x00]);
+    symmetric(b"MSG", channel_id, token_id, seq, request_id, &body)
+}
+
+/// OPN under an asymmetric policy: the security header in clear (policy URI, sender
+/// certificate, receiver thumbprint), then `ciphertext` (sequence header and body, encrypted).
+pub fn open_secure_channel_encrypted(
+    channel_id: u32,
+    policy: &str,
+    certificate: &[u8],
+    thumbprint: &[u8],
+    ciphertext: &[u8],
+) -> Vec<u8> {
+    let mut b = Vec::new();
+    u32le(channel_id, &mut b);
+    string(Some(policy.as_bytes()), &mut b);
+    string(Some(certificate), &mut b);
+    string(Some(thumbprint), &mut b);
+    b.extend_from_slice(ciphertext);
+    header(b"OPN", &b)
+}
+
+/// MSG under SignAndEncrypt: channel id and token id in clear, then `ciphertext`.
+pub fn encrypted_message(channel_id: u32, token_id: u32, ciphertext: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    u32le(channel_id, &mut b);
+    u32le(token_id, &mut b);
+    b.extend_from_slice(ciphertext);
+    header(b"MSG", &b)
 }
