@@ -1,0 +1,5 @@
+//! The input split into chunks (Suricata-style separator, flags byte per chunk: direction,
+//! gap before, end of direction after) fed to one mqtt session.
+#![no_main]
+use edgetap_dissectors::Proto;
+libfuzzer_sys::fuzz_target!(|data: &[u8]| edgetap_fuzz::stream(Proto::Mqtt, data));
