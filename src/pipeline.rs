@@ -6,7 +6,7 @@ use crate::capture::Packet;
 use crate::decode::frag::Defrag;
 use crate::decode::{self, Decoded, Skip, L4};
 use crate::dispatch::App;
-use crate::flow::{src_is_client, Flow, FlowConfig, FlowKey, FlowTable, Phase};
+use crate::flow::{src_is_client, Flow, FlowConfig, FlowKey, FlowTable, TcpSignal};
 use crate::reassembly::{Budget, Delivery};
 use crate::telemetry::Stats;
 use edgetap_dissectors::{Direction, Event, Fact, Pdu, Sink, Transport};
@@ -234,9 +234,20 @@ impl<O: Output> Pipeline<O> {
             out,
             ..
         } = self;
+        let signal = match d.l4 {
+            L4::Tcp { flags, payload, .. } => Some(TcpSignal {
+                syn: flags.syn,
+                ack: flags.ack,
+                fin: flags.fin,
+                rst: flags.rst,
+                payload: !payload.is_empty(),
+            }),
+            _ => None,
+        };
         let flow = flows.lookup_or_insert(
             key,
             info.ts_ns,
+            signal,
             |id| new_flow(id, key, info.ts_ns, client_src == src_is_a),
             &mut |f, _| finish_flow(f, info, budget, stats, out),
         );
@@ -256,11 +267,6 @@ impl<O: Output> Pipeline<O> {
                 touch(flow, dir, info.ts_ns, payload.len());
                 if flags.syn {
                     flow.streams[dir.index()].syn(seq);
-                }
-                if flags.fin || flags.rst {
-                    flow.phase = Phase::Closing;
-                } else if flow.phase == Phase::New && (flags.ack || !payload.is_empty()) {
-                    flow.phase = Phase::Established;
                 }
                 let Flow { streams, app, .. } = flow;
                 let mut sink = SinkTo {
@@ -380,7 +386,6 @@ fn new_flow(id: u64, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
         client_is_a,
         first_ts: ts,
         last_ts: ts,
-        phase: Phase::New,
         packets: [0; 2],
         bytes: [0; 2],
         streams: Default::default(),

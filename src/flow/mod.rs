@@ -93,6 +93,39 @@ pub enum Phase {
     Closing,
 }
 
+/// What a TCP packet says about its connection's phase.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TcpSignal {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+    pub payload: bool,
+}
+
+impl Phase {
+    /// The phase after a packet with `sig`.
+    pub fn advance(self, sig: TcpSignal) -> Phase {
+        if sig.fin || sig.rst {
+            Phase::Closing
+        } else if self == Phase::New && (sig.ack || sig.payload) && !(sig.syn && !sig.ack) {
+            Phase::Established
+        } else {
+            self
+        }
+    }
+}
+
+/// The map's value: where the flow lives, and what its expiry needs. Kept beside the key,
+/// which a lookup has just read, so per-packet bookkeeping and sweeps touch no flow state.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    slot: u32,
+    phase: Phase,
+    /// Packet time after which the flow has expired.
+    deadline: u64,
+}
+
 /// Timeouts and the cap.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowConfig {
@@ -136,7 +169,6 @@ pub struct Flow<T> {
     pub client_is_a: bool,
     pub first_ts: u64,
     pub last_ts: u64,
-    pub phase: Phase,
     /// Packets and bytes, indexed by [`Direction::index`].
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
@@ -169,14 +201,14 @@ impl<T> Flow<T> {
     pub fn server_port(&self) -> u16 {
         self.sender(Direction::ToClient).1
     }
+}
 
-    fn timeout(&self, cfg: &FlowConfig) -> u64 {
-        match (self.key.ip_proto, self.phase) {
-            (6, Phase::New) => cfg.new_timeout_ns,
-            (6, Phase::Established) => cfg.established_timeout_ns,
-            (6, Phase::Closing) => cfg.closing_timeout_ns,
-            _ => cfg.udp_timeout_ns,
-        }
+fn timeout(cfg: &FlowConfig, ip_proto: u8, phase: Phase) -> u64 {
+    match (ip_proto, phase) {
+        (6, Phase::New) => cfg.new_timeout_ns,
+        (6, Phase::Established) => cfg.established_timeout_ns,
+        (6, Phase::Closing) => cfg.closing_timeout_ns,
+        _ => cfg.udp_timeout_ns,
     }
 }
 
@@ -204,12 +236,11 @@ pub fn src_is_client(syn: bool, ack: bool, sport: u16, dport: u16) -> bool {
 
 /// The flow table.
 pub struct FlowTable<T> {
-    map: HashMap<FlowKey, u32>,
+    map: HashMap<FlowKey, Entry>,
     slots: Vec<Option<Flow<T>>>,
-    /// Last packet time per slot (`u64::MAX` when free), dense beside the slots: sweeps and
-    /// eviction scan 8 bytes a flow instead of touching every flow's state.
-    seen: Vec<u64>,
     free: Vec<u32>,
+    /// Slots found expired by a sweep (kept to reuse its allocation).
+    scratch: Vec<u32>,
     cfg: FlowConfig,
     pub stats: FlowStats,
     last_sweep: u64,
@@ -225,8 +256,8 @@ impl<T> FlowTable<T> {
         FlowTable {
             map: HashMap::default(),
             slots: Vec::new(),
-            seen: Vec::new(),
             free: Vec::new(),
+            scratch: Vec::new(),
             cfg,
             stats: FlowStats::default(),
             last_sweep: 0,
@@ -247,20 +278,28 @@ impl<T> FlowTable<T> {
         foldhash::fast::FixedState::with_seed(0xed6e_7a90).hash_one((key, first_ts))
     }
 
-    /// Find the flow for `key`, or make one with `init` (which receives the new flow's id).
+    /// Find the flow for `key`, or make one with `init` (which receives the new flow's id);
+    /// `tcp` (TCP packets only) advances the flow's phase, which sets its timeout.
     /// Flows that had to leave the table to make room (expired or evicted) go to `gone`.
     pub fn lookup_or_insert(
         &mut self,
         key: FlowKey,
         ts: u64,
+        tcp: Option<TcpSignal>,
         init: impl FnOnce(u64) -> Flow<T>,
         gone: &mut dyn FnMut(Flow<T>, bool),
     ) -> &mut Flow<T> {
-        if let Some(&i) = self.map.get(&key) {
-            if let Some(seen) = self.seen.get_mut(i as usize) {
-                *seen = ts.max(*seen);
+        let cfg = self.cfg;
+        let update = |e: &mut Entry| {
+            if let Some(sig) = tcp {
+                e.phase = e.phase.advance(sig);
             }
-            return self.slot_mut(i);
+            e.deadline = ts.saturating_add(timeout(&cfg, key.ip_proto, e.phase));
+        };
+        if let Some(e) = self.map.get_mut(&key) {
+            update(e);
+            let slot = e.slot;
+            return self.slot_mut(slot);
         }
         if self.map.len() >= self.cfg.max_flows {
             self.expire(ts, gone);
@@ -269,27 +308,29 @@ impl<T> FlowTable<T> {
             }
         }
         let flow = init(Self::flow_id(&key, ts));
-        let i = match self.free.pop() {
+        let slot = match self.free.pop() {
             Some(i) => {
-                if let Some(slot) = self.slots.get_mut(i as usize) {
-                    *slot = Some(flow);
-                }
-                if let Some(seen) = self.seen.get_mut(i as usize) {
-                    *seen = ts;
+                if let Some(s) = self.slots.get_mut(i as usize) {
+                    *s = Some(flow);
                 }
                 i
             }
             None => {
                 self.slots.push(Some(flow));
-                self.seen.push(ts);
                 (self.slots.len() - 1) as u32
             }
         };
-        self.map.insert(key, i);
+        let mut e = Entry {
+            slot,
+            phase: Phase::New,
+            deadline: 0,
+        };
+        update(&mut e);
+        self.map.insert(key, e);
         self.stats.created += 1;
         self.stats.active = self.map.len() as u64;
         self.stats.max_active = self.stats.max_active.max(self.stats.active);
-        self.slot_mut(i)
+        self.slot_mut(slot)
     }
 
     fn slot_mut(&mut self, i: u32) -> &mut Flow<T> {
@@ -302,9 +343,6 @@ impl<T> FlowTable<T> {
 
     fn take(&mut self, i: u32) -> Option<Flow<T>> {
         let f = self.slots.get_mut(i as usize)?.take()?;
-        if let Some(seen) = self.seen.get_mut(i as usize) {
-            *seen = u64::MAX;
-        }
         self.map.remove(&f.key);
         self.free.push(i);
         self.stats.active = self.map.len() as u64;
@@ -325,15 +363,15 @@ impl<T> FlowTable<T> {
             self.rng ^= self.rng >> 7;
             self.rng ^= self.rng << 17;
             let i = (self.rng % n as u64) as u32;
-            if let Some(&seen) = self.seen.get(i as usize).filter(|s| **s != u64::MAX) {
-                if victim.is_none_or(|(t, _)| seen < t) {
-                    victim = Some((seen, i));
+            if let Some(Some(f)) = self.slots.get(i as usize) {
+                if victim.is_none_or(|(t, _)| f.last_ts < t) {
+                    victim = Some((f.last_ts, i));
                 }
             }
         }
         let victim = victim
             .map(|(_, i)| i)
-            .or_else(|| self.map.values().next().copied());
+            .or_else(|| self.map.values().next().map(|e| e.slot));
         if let Some(f) = victim.and_then(|i| self.take(i)) {
             self.stats.evicted += 1;
             gone(f, false);
@@ -348,29 +386,21 @@ impl<T> FlowTable<T> {
             return;
         }
         self.last_sweep = now;
-        let shortest = self
-            .cfg
-            .closing_timeout_ns
-            .min(self.cfg.new_timeout_ns)
-            .min(self.cfg.udp_timeout_ns);
-        for i in 0..self.seen.len() as u32 {
-            // Only flows idle for the shortest timeout are worth a look at their own timeout.
-            let idle = self
-                .seen
-                .get(i as usize)
-                .map_or(0, |s| now.saturating_sub(*s));
-            if idle <= shortest {
-                continue;
-            }
-            let dead =
-                matches!(self.slots.get(i as usize), Some(Some(f)) if idle > f.timeout(&self.cfg));
-            if dead {
-                if let Some(f) = self.take(i) {
-                    self.stats.expired += 1;
-                    gone(f, true);
-                }
+        let mut dead = std::mem::take(&mut self.scratch);
+        dead.clear();
+        dead.extend(
+            self.map
+                .values()
+                .filter(|e| e.deadline < now)
+                .map(|e| e.slot),
+        );
+        for &i in &dead {
+            if let Some(f) = self.take(i) {
+                self.stats.expired += 1;
+                gone(f, true);
             }
         }
+        self.scratch = dead;
     }
 
     /// Remove every flow (end of input).
@@ -399,7 +429,6 @@ mod tests {
             client_is_a: true,
             first_ts: ts,
             last_ts: ts,
-            phase: Phase::New,
             packets: [0; 2],
             bytes: [0; 2],
             streams: Default::default(),
@@ -441,12 +470,71 @@ mod tests {
             let src = IpAddr::V4(i.to_be_bytes().into());
             let (k, _) = FlowKey::of(src, 1234, dst, 502, 6, 0);
             let ts = u64::from(i) * 1000;
-            t.lookup_or_insert(k, ts, |id| flow(id, k, ts), &mut |_, _| gone += 1);
+            t.lookup_or_insert(k, ts, None, |id| flow(id, k, ts), &mut |_, _| gone += 1);
             assert!(t.len() <= 1000);
         }
         assert_eq!(t.stats.created, 1_000_000);
         assert_eq!(gone, 999_000);
-        assert!(t.slots.len() <= 1000 && t.seen.len() == t.slots.len());
+        assert!(t.slots.len() <= 1000);
+    }
+
+    #[test]
+    fn timeouts_follow_the_tcp_phase() {
+        const S: u64 = 1_000_000_000;
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let x: IpAddr = "10.0.0.1".parse().unwrap();
+        let y: IpAddr = "10.0.0.2".parse().unwrap();
+        let sig = |syn, ack, fin| {
+            Some(TcpSignal {
+                syn,
+                ack,
+                fin,
+                rst: false,
+                payload: false,
+            })
+        };
+        let mut gone = vec![];
+        let (closing, _) = FlowKey::of(x, 1000, y, 502, 6, 0);
+        let (open, _) = FlowKey::of(x, 1001, y, 502, 6, 0);
+        let (half, _) = FlowKey::of(x, 1002, y, 502, 6, 0);
+        for k in [closing, open] {
+            t.lookup_or_insert(
+                k,
+                S,
+                sig(true, false, false),
+                |id| flow(id, k, S),
+                &mut |f, _| gone.push(f.key),
+            );
+            t.lookup_or_insert(
+                k,
+                S,
+                sig(false, true, false),
+                |id| flow(id, k, S),
+                &mut |f, _| gone.push(f.key),
+            );
+        }
+        t.lookup_or_insert(
+            closing,
+            2 * S,
+            sig(false, true, true),
+            |id| flow(id, closing, S),
+            &mut |_, _| {},
+        );
+        t.lookup_or_insert(
+            half,
+            2 * S,
+            sig(true, false, false),
+            |id| flow(id, half, S),
+            &mut |_, _| {},
+        );
+        t.expire(13 * S, &mut |f, _| gone.push(f.key));
+        assert_eq!(gone, vec![closing], "closing: 10 s");
+        t.expire(33 * S, &mut |f, _| gone.push(f.key));
+        assert_eq!(gone, vec![closing, half], "half-open: 30 s");
+        t.expire(500 * S, &mut |f, _| gone.push(f.key));
+        assert_eq!(gone.len(), 2, "established: 600 s");
+        t.expire(602 * S, &mut |f, _| gone.push(f.key));
+        assert_eq!(gone, vec![closing, half, open]);
     }
 
     #[test]
