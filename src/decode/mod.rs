@@ -91,20 +91,21 @@ impl Skip {
 /// etherparse's strict slicer is tried first: it is the cheaper of the two (its result is half
 /// the size to move around). Frames it rejects (cut by the snap length, lengths that disagree)
 /// go through the lax slicer, which keeps what it can.
+#[inline]
 pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
+    // Matched by reference: `.ok()` would copy etherparse's (large) result once more.
     let strict = match link {
-        LinkType::ETHERNET => SlicedPacket::from_ethernet(data).ok(),
+        LinkType::ETHERNET => SlicedPacket::from_ethernet(data).map_err(|_| ()),
         LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
             let (proto, rest) = cooked(link, data)?;
-            SlicedPacket::from_ether_type(proto, rest).ok()
+            SlicedPacket::from_ether_type(proto, rest).map_err(|_| ())
         }
-        _ => None,
+        _ => Err(()),
     };
-    if let Some(s) = strict
-        .as_ref()
-        .filter(|s| s.net.is_some() && s.transport.is_some())
-    {
-        return from_strict(s);
+    if let Ok(s) = &strict {
+        if s.net.is_some() && s.transport.is_some() {
+            return from_strict(s);
+        }
     }
     let sliced = match link {
         LinkType::ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::ShortLink)?,

@@ -10,38 +10,47 @@
 
 use crate::reassembly::Stream;
 use edgetap_dissectors::{Direction, Proto};
-use foldhash::HashMap;
+use indexmap::IndexMap;
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 
-/// Canonical flow key: `a` is the lower (address, port) endpoint.
+/// Canonical flow key: `a` is the lower (address, port) endpoint. Addresses are kept as
+/// 128-bit words (IPv4 in the low 32 bits, with `v6` telling the families apart), so that
+/// ordering, comparing and hashing a key, done for every packet, are a few word operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
-    pub a: IpAddr,
-    pub b: IpAddr,
+    a: u128,
+    b: u128,
     pub a_port: u16,
     pub b_port: u16,
     pub ip_proto: u8,
+    v6: bool,
     pub vlan: u32,
 }
 
-/// Hashed as three words, not field by field: a flow lookup per packet makes this hot.
 impl Hash for FlowKey {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        fn bits(ip: IpAddr) -> u128 {
-            match ip {
-                IpAddr::V4(v) => u128::from(u32::from(v)) | (1 << 127),
-                IpAddr::V6(v) => u128::from(v),
-            }
-        }
-        h.write_u128(bits(self.a));
-        h.write_u128(bits(self.b));
+        // IPv4 keys have zero high words: fold them into one write.
+        h.write_u64(self.a as u64);
+        h.write_u64(
+            self.b as u64
+                ^ ((self.a >> 64) as u64).rotate_left(21)
+                ^ ((self.b >> 64) as u64).rotate_left(42),
+        );
         h.write_u64(
             (u64::from(self.a_port) << 48)
                 | (u64::from(self.b_port) << 32)
                 | (u64::from(self.ip_proto) << 24)
+                | (u64::from(self.v6) << 63)
                 | u64::from(self.vlan & 0xff_ffff),
         );
+    }
+}
+
+fn word(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
     }
 }
 
@@ -55,31 +64,39 @@ impl FlowKey {
         ip_proto: u8,
         vlan: u32,
     ) -> (FlowKey, bool) {
-        if (src, sport) <= (dst, dport) {
-            (
-                FlowKey {
-                    a: src,
-                    b: dst,
-                    a_port: sport,
-                    b_port: dport,
-                    ip_proto,
-                    vlan,
-                },
-                true,
-            )
+        let (s, d, v6) = (word(src), word(dst), src.is_ipv6());
+        let key = |a, b, a_port, b_port| FlowKey {
+            a,
+            b,
+            a_port,
+            b_port,
+            ip_proto,
+            v6,
+            vlan,
+        };
+        if (s, sport) <= (d, dport) {
+            (key(s, d, sport, dport), true)
         } else {
-            (
-                FlowKey {
-                    a: dst,
-                    b: src,
-                    a_port: dport,
-                    b_port: sport,
-                    ip_proto,
-                    vlan,
-                },
-                false,
-            )
+            (key(d, s, dport, sport), false)
         }
+    }
+
+    fn addr(&self, w: u128) -> IpAddr {
+        if self.v6 {
+            IpAddr::V6(w.into())
+        } else {
+            IpAddr::V4((w as u32).into())
+        }
+    }
+
+    /// Endpoint `a`'s address (the lower endpoint).
+    pub fn a_addr(&self) -> IpAddr {
+        self.addr(self.a)
+    }
+
+    /// Endpoint `b`'s address.
+    pub fn b_addr(&self) -> IpAddr {
+        self.addr(self.b)
     }
 }
 
@@ -116,14 +133,11 @@ impl Phase {
     }
 }
 
-/// The map's value: where the flow lives, and what its expiry needs. Kept beside the key,
-/// which a lookup has just read, so per-packet bookkeeping and sweeps touch no flow state.
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    slot: u32,
+/// The map's value: the flow and its phase (which sets its timeout).
+#[derive(Debug)]
+struct Slot<T> {
     phase: Phase,
-    /// Packet time after which the flow has expired.
-    deadline: u64,
+    flow: Flow<T>,
 }
 
 /// Timeouts and the cap.
@@ -191,9 +205,9 @@ impl<T> Flow<T> {
     pub fn sender(&self, dir: Direction) -> (IpAddr, u16) {
         let from_a = (dir == Direction::ToServer) == self.client_is_a;
         if from_a {
-            (self.key.a, self.key.a_port)
+            (self.key.a_addr(), self.key.a_port)
         } else {
-            (self.key.b, self.key.b_port)
+            (self.key.b_addr(), self.key.b_port)
         }
     }
 
@@ -234,17 +248,20 @@ pub fn src_is_client(syn: bool, ack: bool, sport: u16, dport: u16) -> bool {
     }
 }
 
-/// The flow table.
+/// The flow table. An `IndexMap` keeps each key and its flow together in one dense vector:
+/// a lookup reads the hash index and then one entry (key and flow side by side), and any flow
+/// can be reached by position, which sampled eviction needs. Expiry deadlines live in a
+/// parallel dense vector, so a sweep reads 8 bytes a flow.
 pub struct FlowTable<T> {
-    map: HashMap<FlowKey, Entry>,
-    slots: Vec<Option<Flow<T>>>,
-    free: Vec<u32>,
-    /// Slots found expired by a sweep (kept to reuse its allocation).
-    scratch: Vec<u32>,
+    map: IndexMap<FlowKey, Slot<T>, foldhash::fast::RandomState>,
+    /// Packet time after which the flow at the same index has expired.
+    deadlines: Vec<u64>,
     cfg: FlowConfig,
     pub stats: FlowStats,
     last_sweep: u64,
     rng: u64,
+    /// Indices found expired by a sweep (kept to reuse its allocation).
+    scratch: Vec<usize>,
 }
 
 /// How many flows are sampled to pick one to evict.
@@ -254,14 +271,13 @@ const SWEEP_EVERY_NS: u64 = 1_000_000_000;
 impl<T> FlowTable<T> {
     pub fn new(cfg: FlowConfig) -> Self {
         FlowTable {
-            map: HashMap::default(),
-            slots: Vec::new(),
-            free: Vec::new(),
-            scratch: Vec::new(),
+            map: IndexMap::default(),
+            deadlines: Vec::new(),
             cfg,
             stats: FlowStats::default(),
             last_sweep: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
+            scratch: Vec::new(),
         }
     }
 
@@ -289,98 +305,81 @@ impl<T> FlowTable<T> {
         init: impl FnOnce(u64) -> Flow<T>,
         gone: &mut dyn FnMut(Flow<T>, bool),
     ) -> &mut Flow<T> {
-        let cfg = self.cfg;
-        let update = |e: &mut Entry| {
-            if let Some(sig) = tcp {
-                e.phase = e.phase.advance(sig);
-            }
-            e.deadline = ts.saturating_add(timeout(&cfg, key.ip_proto, e.phase));
-        };
-        if let Some(e) = self.map.get_mut(&key) {
-            update(e);
-            let slot = e.slot;
-            return self.slot_mut(slot);
-        }
-        if self.map.len() >= self.cfg.max_flows {
-            self.expire(ts, gone);
-            if self.map.len() >= self.cfg.max_flows {
-                self.evict_one(gone);
-            }
-        }
-        let flow = init(Self::flow_id(&key, ts));
-        let slot = match self.free.pop() {
-            Some(i) => {
-                if let Some(s) = self.slots.get_mut(i as usize) {
-                    *s = Some(flow);
+        let idx = match self.map.get_index_of(&key) {
+            Some(i) => i,
+            None => {
+                if self.map.len() >= self.cfg.max_flows {
+                    self.expire(ts, gone);
+                    if self.map.len() >= self.cfg.max_flows {
+                        self.evict_one(gone);
+                    }
                 }
+                let flow = init(Self::flow_id(&key, ts));
+                let (i, _) = self.map.insert_full(
+                    key,
+                    Slot {
+                        phase: Phase::New,
+                        flow,
+                    },
+                );
+                self.deadlines.push(0);
+                self.stats.created += 1;
+                self.stats.active = self.map.len() as u64;
+                self.stats.max_active = self.stats.max_active.max(self.stats.active);
                 i
             }
-            None => {
-                self.slots.push(Some(flow));
-                (self.slots.len() - 1) as u32
+        };
+        let cfg = self.cfg;
+        match (self.map.get_index_mut(idx), self.deadlines.get_mut(idx)) {
+            (Some((_, slot)), Some(deadline)) => {
+                if let Some(sig) = tcp {
+                    slot.phase = slot.phase.advance(sig);
+                }
+                *deadline = ts.saturating_add(timeout(&cfg, key.ip_proto, slot.phase));
+                &mut slot.flow
             }
-        };
-        let mut e = Entry {
-            slot,
-            phase: Phase::New,
-            deadline: 0,
-        };
-        update(&mut e);
-        self.map.insert(key, e);
-        self.stats.created += 1;
-        self.stats.active = self.map.len() as u64;
-        self.stats.max_active = self.stats.max_active.max(self.stats.active);
-        self.slot_mut(slot)
-    }
-
-    fn slot_mut(&mut self, i: u32) -> &mut Flow<T> {
-        match self.slots.get_mut(i as usize) {
-            Some(Some(f)) => f,
-            // The map and the slots are kept in step by this module alone.
-            _ => unreachable!("flow table slot {i} is empty"),
+            // The map and the deadlines are kept in step by this module alone.
+            _ => unreachable!("flow table index {idx} out of step"),
         }
     }
 
-    fn take(&mut self, i: u32) -> Option<Flow<T>> {
-        let f = self.slots.get_mut(i as usize)?.take()?;
-        self.map.remove(&f.key);
-        self.free.push(i);
+    /// Remove the flow at `idx`; the last flow moves into its place (in both vectors).
+    fn take(&mut self, idx: usize) -> Option<Flow<T>> {
+        let (_, slot) = self.map.swap_remove_index(idx)?;
+        if idx < self.deadlines.len() {
+            self.deadlines.swap_remove(idx);
+        }
         self.stats.active = self.map.len() as u64;
-        Some(f)
+        Some(slot.flow)
     }
 
     fn evict_one(&mut self, gone: &mut dyn FnMut(Flow<T>, bool)) {
-        let n = self.slots.len();
+        let n = self.map.len();
         if n == 0 {
             return;
         }
-        let mut victim: Option<(u64, u32)> = None;
-        let mut tries = 0;
-        while tries < EVICT_SAMPLE * 4 && (victim.is_none() || tries < EVICT_SAMPLE) {
-            tries += 1;
-            // xorshift64: cheap, good enough to sample slots.
+        let mut victim: Option<(u64, usize)> = None;
+        for _ in 0..EVICT_SAMPLE {
+            // xorshift64: cheap, good enough to sample flows.
             self.rng ^= self.rng << 13;
             self.rng ^= self.rng >> 7;
             self.rng ^= self.rng << 17;
-            let i = (self.rng % n as u64) as u32;
-            if let Some(Some(f)) = self.slots.get(i as usize) {
-                if victim.is_none_or(|(t, _)| f.last_ts < t) {
-                    victim = Some((f.last_ts, i));
+            let i = (self.rng % n as u64) as usize;
+            if let Some((_, slot)) = self.map.get_index(i) {
+                if victim.is_none_or(|(t, _)| slot.flow.last_ts < t) {
+                    victim = Some((slot.flow.last_ts, i));
                 }
             }
         }
-        let victim = victim
-            .map(|(_, i)| i)
-            .or_else(|| self.map.values().next().map(|e| e.slot));
-        if let Some(f) = victim.and_then(|i| self.take(i)) {
+        if let Some(f) = victim.and_then(|(_, i)| self.take(i)) {
             self.stats.evicted += 1;
             gone(f, false);
         }
     }
 
-    /// Remove flows idle past their timeout at packet time `now`. A sweep visits every slot, so
-    /// it runs at most once a second of packet time, full table or not (a flood must not make
-    /// every new flow pay for a sweep: sampled eviction handles a full table).
+    /// Remove flows idle past their timeout at packet time `now`. A sweep runs at most once a
+    /// second of packet time, full table or not (a flood must not make every new flow pay for a
+    /// sweep: sampled eviction handles a full table).
     pub fn expire(&mut self, now: u64, gone: &mut dyn FnMut(Flow<T>, bool)) {
         if now.saturating_sub(self.last_sweep) < SWEEP_EVERY_NS {
             return;
@@ -389,12 +388,15 @@ impl<T> FlowTable<T> {
         let mut dead = std::mem::take(&mut self.scratch);
         dead.clear();
         dead.extend(
-            self.map
-                .values()
-                .filter(|e| e.deadline < now)
-                .map(|e| e.slot),
+            self.deadlines
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| **d < now)
+                .map(|(i, _)| i),
         );
-        for &i in &dead {
+        // Highest index first: a swap-remove moves the last flow, which is then never one
+        // still to be removed.
+        for &i in dead.iter().rev() {
             if let Some(f) = self.take(i) {
                 self.stats.expired += 1;
                 gone(f, true);
@@ -405,16 +407,16 @@ impl<T> FlowTable<T> {
 
     /// Remove every flow (end of input).
     pub fn drain(&mut self, gone: &mut dyn FnMut(Flow<T>, bool)) {
-        for i in 0..self.slots.len() as u32 {
-            if let Some(f) = self.take(i) {
-                gone(f, true);
-            }
+        self.deadlines.clear();
+        for (_, slot) in self.map.drain(..) {
+            gone(slot.flow, true);
         }
+        self.stats.active = 0;
     }
 
     /// Call `f` on every flow.
     pub fn for_each(&self, mut f: impl FnMut(&Flow<T>)) {
-        self.slots.iter().flatten().for_each(&mut f);
+        self.map.values().for_each(|s| f(&s.flow));
     }
 }
 
@@ -475,7 +477,7 @@ mod tests {
         }
         assert_eq!(t.stats.created, 1_000_000);
         assert_eq!(gone, 999_000);
-        assert!(t.slots.len() <= 1000);
+        assert!(t.map.capacity() <= 2048 && t.deadlines.len() == t.map.len());
     }
 
     #[test]
