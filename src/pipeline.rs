@@ -173,7 +173,10 @@ impl<O: Output> Pipeline<O> {
         if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
             self.stats.decode.truncated += 1;
         }
-        let d = match decode::decode(pkt.link, pkt.data) {
+        // Borrowed where it lies: moving the decoded packet out of the Result costs more than
+        // anything else on this line.
+        let decoded = decode::decode(pkt.link, pkt.data);
+        let d = match &decoded {
             Ok(d) => d,
             Err(skip) => {
                 let c = &mut self.stats.decode;
@@ -196,7 +199,7 @@ impl<O: Output> Pipeline<O> {
             if let Some((proto, whole)) = self.defrag.add(pkt.ts_ns, &f) {
                 let d2 = Decoded {
                     l4: decode::transport_of(proto, &whole),
-                    ..d
+                    ..*d
                 };
                 self.transport(&info, &d2);
             }
