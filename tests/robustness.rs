@@ -12,6 +12,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_edgetap");
 
 /// A classic pcap (Ethernet, microseconds) of `n` Modbus request/response pairs on one flow.
 fn modbus_pcap(n: u16) -> Vec<u8> {
+    modbus_pcap_at(n, 40000, 0)
+}
+
+/// The same on client port `port`, with time stamps shifted by `usec` microseconds.
+fn modbus_pcap_at(n: u16, port: u16, usec: u32) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
@@ -28,12 +33,12 @@ fn modbus_pcap(n: u16) -> Vec<u8> {
             let b = if to_server {
                 PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
                     .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-                    .tcp(40000, 502, cseq, 65535)
+                    .tcp(port, 502, cseq, 65535)
                     .ack(sseq)
             } else {
                 PacketBuilder::ethernet2([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1])
                     .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 64)
-                    .tcp(502, 40000, sseq, 65535)
+                    .tcp(502, port, sseq, 65535)
                     .ack(cseq)
             };
             b.psh().write(&mut frame, payload).unwrap();
@@ -42,7 +47,7 @@ fn modbus_pcap(n: u16) -> Vec<u8> {
             } else {
                 sseq += payload.len() as u32;
             }
-            let ts = u32::from(t) * 2 + u32::from(!to_server);
+            let ts = u32::from(t) * 10 + u32::from(!to_server) * 2 + usec;
             out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
             out.extend_from_slice(&ts.to_le_bytes());
             out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
@@ -87,6 +92,51 @@ fn dissect(path: &std::path::Path) -> Run {
 fn intact_capture_gives_every_pdu() {
     let r = dissect(&write_tmp("intact.pcap", &modbus_pcap(20)));
     assert_eq!((r.code, r.records), (0, 40));
+}
+
+#[test]
+fn several_files_are_merged_in_time_order() {
+    let a = write_tmp("merge-a.pcap", &modbus_pcap_at(10, 40001, 0));
+    let b = write_tmp("merge-b.pcap", &modbus_pcap_at(10, 40002, 5));
+    let out = Command::new(BIN)
+        .arg("dissect")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let recs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 40);
+    let ts: Vec<&str> = recs.iter().map(|r| r["ts"].as_str().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "time order: {ts:?}");
+    // The two files' flows alternate: A's pair, then B's pair, ...
+    let ports: Vec<u64> = recs
+        .iter()
+        .map(|r| {
+            r["src_port"]
+                .as_u64()
+                .unwrap()
+                .min(r["dest_port"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(&ports[..4], &[502, 502, 502, 502]);
+    let clients: Vec<u64> = recs
+        .iter()
+        .map(|r| {
+            if r["src_port"] == 502 {
+                r["dest_port"].as_u64().unwrap()
+            } else {
+                r["src_port"].as_u64().unwrap()
+            }
+        })
+        .collect();
+    assert_eq!(&clients[..4], &[40001, 40001, 40002, 40002]);
+    // Frame numbers count packets within each file.
+    assert_eq!(recs[2]["frame"], 1);
 }
 
 #[test]
