@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build seed corpora for the fuzz targets from the real captures.
 #
-#   fuzz/seed.sh [PCAP_DIR...]      (default: /work/shared/pcaps/public /work/shared/pcaps/peers)
+#   fuzz/seed.sh [PCAP_DIR...]      (default: the shared captures beside the repository, ../shared/pcaps/{public,peers})
 #
 # Needs tshark, editcap and python3. Writes fuzz/corpus/<target>/ (gitignored); existing
 # files are kept, seeds are named by content hash so re-running adds nothing twice.
@@ -15,7 +15,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 corpus="$here/corpus"
-if [ $# -eq 0 ]; then set -- /work/shared/pcaps/public /work/shared/pcaps/peers; fi
+if [ $# -eq 0 ]; then shared="$(cd "$(dirname "$0")/../../shared" && pwd)"; set -- "$shared/pcaps/public" "$shared/pcaps/peers"; fi
 for t in tshark editcap python3; do
     command -v "$t" >/dev/null || { echo "seed.sh: $t not found" >&2; exit 1; }
 done
