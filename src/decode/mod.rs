@@ -5,6 +5,7 @@
 //! This module only adds the link types etherparse does not know (Linux cooked v2, BSD
 //! null/loop, raw IP variants) and hands IPv4 fragments to [`frag`].
 
+mod fast;
 pub mod frag;
 
 use crate::capture::LinkType;
@@ -88,11 +89,30 @@ impl Skip {
 
 /// Decode one captured frame.
 ///
+/// The common frame (Ethernet or Linux cooked, VLAN tags, IPv4 or IPv6, TCP or UDP) takes the
+/// smoltcp path in [`fast`]; everything else, and anything that path declines, goes through
+/// [`decode_etherparse`].
+#[inline]
+pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
+    let fast = match link {
+        LinkType::ETHERNET => fast::ethernet(data),
+        LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => cooked(link, data)
+            .ok()
+            .and_then(|(proto, rest)| fast::after_link(proto.0, rest)),
+        _ => None,
+    };
+    match fast {
+        Some(d) => Ok(d),
+        None => decode_etherparse(link, data),
+    }
+}
+
+/// Decode one captured frame with etherparse: the reference for every frame.
+///
 /// etherparse's strict slicer is tried first: it is the cheaper of the two (its result is half
 /// the size to move around). Frames it rejects (cut by the snap length, lengths that disagree)
 /// go through the lax slicer, which keeps what it can.
-#[inline]
-pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
+pub fn decode_etherparse(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
     // Each result is inspected where it lies: converting or moving it (`.ok()`, `map_err`)
     // copies etherparse's large sliced packet, which showed as a tenth of all instructions.
     let usable = |s: &SlicedPacket<'_>| s.net.is_some() && s.transport.is_some();
