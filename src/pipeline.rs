@@ -205,7 +205,7 @@ impl<O: Output> Pipeline<O> {
             }
             return;
         }
-        self.transport(&info, &d);
+        self.transport(&info, d);
     }
 
     fn transport(&mut self, info: &PacketInfo, d: &Decoded<'_>) {

@@ -55,7 +55,9 @@ fn fast_path_agrees_with_etherparse_on_mutated_frames() {
     captures(&root.join("pcaps"), &mut files);
     let mut frames: Vec<(edgetap::capture::LinkType, Vec<u8>)> = Vec::new();
     for f in &files {
-        let Ok(mut r) = FileReplay::open(&[f]) else { continue };
+        let Ok(mut r) = FileReplay::open(&[f]) else {
+            continue;
+        };
         r.for_each(|p| {
             if frames.len() < 2000 {
                 frames.push((p.link, p.data.to_vec()));
@@ -76,7 +78,7 @@ fn fast_path_agrees_with_etherparse_on_mutated_frames() {
         let mut m = frame.clone();
         // Flip a few bytes in the headers (the first 80 bytes), sometimes cut the frame.
         for _ in 0..1 + next() % 4 {
-            let i = (next() as usize) % m.len().min(80).max(1);
+            let i = (next() as usize) % m.len().clamp(1, 80);
             m[i] ^= (next() as u8) | 1;
         }
         if next() % 4 == 0 {

@@ -125,7 +125,7 @@ impl Phase {
     pub fn advance(self, sig: TcpSignal) -> Phase {
         if sig.fin || sig.rst {
             Phase::Closing
-        } else if self == Phase::New && (sig.ack || sig.payload) && !(sig.syn && !sig.ack) {
+        } else if self == Phase::New && (sig.ack || (sig.payload && !sig.syn)) {
             Phase::Established
         } else {
             self
