@@ -436,6 +436,23 @@ fn live_capture_of_tokio_modbus_peer() {
     let records = parse_jsonl(&out);
     eprintln!("edgetap run: {} records; stderr:\n{err}", records.len());
     check_script(&records, port);
+    // On stopping, the interface's libpcap counters are reported: what it received, what the
+    // kernel and the interface dropped.
+    let counters = err
+        .lines()
+        .find(|l| l.contains("lo: received "))
+        .unwrap_or_else(|| panic!("no drop counters on stderr:\n{err}"));
+    let received: u64 = counters
+        .split("received ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the received count: {counters}"));
+    assert!(received >= records.len() as u64, "{counters}");
+    assert!(
+        counters.contains("kernel dropped 0") && counters.contains("interface dropped 0"),
+        "{counters}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
