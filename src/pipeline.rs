@@ -340,6 +340,9 @@ impl<O: Output> Pipeline<O> {
 
     /// Expire idle flows at packet time `now` (called by live capture when no packet comes).
     pub fn tick(&mut self, now: u64) {
+        if !self.flows.sweep_due(now) {
+            return;
+        }
         let Some(info) = self.last else { return };
         let Pipeline {
             flows,

@@ -377,11 +377,17 @@ impl<T> FlowTable<T> {
         }
     }
 
+    /// Whether [`FlowTable::expire`] would sweep at packet time `now` (cheap: checked per packet).
+    #[inline]
+    pub fn sweep_due(&self, now: u64) -> bool {
+        now.saturating_sub(self.last_sweep) >= SWEEP_EVERY_NS
+    }
+
     /// Remove flows idle past their timeout at packet time `now`. A sweep runs at most once a
     /// second of packet time, full table or not (a flood must not make every new flow pay for a
     /// sweep: sampled eviction handles a full table).
     pub fn expire(&mut self, now: u64, gone: &mut dyn FnMut(Flow<T>, bool)) {
-        if now.saturating_sub(self.last_sweep) < SWEEP_EVERY_NS {
+        if !self.sweep_due(now) {
             return;
         }
         self.last_sweep = now;
