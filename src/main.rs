@@ -156,7 +156,11 @@ fn dissect(format: Format, max_flows: usize, pcaps: &[PathBuf]) -> anyhow::Resul
             let stdout = std::io::stdout();
             let out = JsonLines::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()));
             let mut p = Pipeline::new(out, limits(max_flows));
-            replay.for_each(|pkt| p.packet(pkt));
+            let mut progress = Progress::new();
+            replay.for_each(|pkt| {
+                p.packet(pkt);
+                progress.tick();
+            });
             p.finish();
             let broken_pipe = p
                 .out
@@ -172,7 +176,11 @@ fn dissect(format: Format, max_flows: usize, pcaps: &[PathBuf]) -> anyhow::Resul
         }
         Format::Count => {
             let mut p = Pipeline::new(CountOnly, limits(max_flows));
-            replay.for_each(|pkt| p.packet(pkt));
+            let mut progress = Progress::new();
+            replay.for_each(|pkt| {
+                p.packet(pkt);
+                progress.tick();
+            });
             p.finish();
             let s = p.stats();
             print_counts(&s, started.elapsed().as_secs_f64())?;
@@ -190,6 +198,38 @@ fn dissect(format: Format, max_flows: usize, pcaps: &[PathBuf]) -> anyhow::Resul
     }
     summary(&stats, started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// A line on stderr every few seconds of a long replay (the clock is read every 65,536 packets).
+struct Progress {
+    packets: u64,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let now = Instant::now();
+        Progress {
+            packets: 0,
+            started: now,
+            last: now,
+        }
+    }
+
+    #[inline]
+    fn tick(&mut self) {
+        self.packets += 1;
+        if self.packets.is_multiple_of(65_536) && self.last.elapsed().as_secs() >= 5 {
+            self.last = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64();
+            tracing::info!(
+                "{} packets read, {:.0} packets/s",
+                self.packets,
+                self.packets as f64 / secs
+            );
+        }
+    }
 }
 
 fn print_counts(s: &Stats, seconds: f64) -> anyhow::Result<()> {
