@@ -57,6 +57,45 @@ pub fn buffered_bytes() -> usize {
     BUFFERED.load(Ordering::Relaxed)
 }
 
+/// A share of the global buffer budget for a buffer kept outside a [`Framer`] (a protocol's
+/// own reassembly, such as OPC-UA's chunks), so that every dissector buffer counts against the
+/// one ceiling. Given back when dropped.
+#[derive(Debug, Default)]
+pub struct Reservation {
+    bytes: usize,
+}
+
+impl Reservation {
+    /// Make the reservation exactly `bytes`. Shrinking always succeeds; growing fails, changing
+    /// nothing, when it would pass the global ceiling.
+    pub fn set(&mut self, bytes: usize) -> bool {
+        if bytes > self.bytes {
+            let more = bytes - self.bytes;
+            if BUFFERED.load(Ordering::Relaxed).saturating_add(more)
+                > GLOBAL_CAP.load(Ordering::Relaxed)
+            {
+                return false;
+            }
+            BUFFERED.fetch_add(more, Ordering::Relaxed);
+        } else {
+            BUFFERED.fetch_sub(self.bytes - bytes, Ordering::Relaxed);
+        }
+        self.bytes = bytes;
+        true
+    }
+
+    /// Bytes reserved.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
 /// Per-direction framing state.
 #[derive(Debug)]
 pub struct Framer {
@@ -265,6 +304,18 @@ mod tests {
             oversize: vec![],
             invalid: 0,
         }
+    }
+
+    #[test]
+    fn reservations_count_against_the_global_ceiling() {
+        // Other tests move the global counter concurrently: assert on the reservation alone.
+        let mut r = Reservation::default();
+        assert!(r.set(1000));
+        assert_eq!(r.bytes(), 1000);
+        assert!(!r.set(usize::MAX / 2), "past the ceiling");
+        assert_eq!(r.bytes(), 1000, "a refused growth changes nothing");
+        assert!(r.set(10));
+        assert_eq!(r.bytes(), 10);
     }
 
     #[test]

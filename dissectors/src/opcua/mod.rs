@@ -351,6 +351,8 @@ enum Security {
 #[derive(Debug, Default)]
 struct Reassembly {
     buf: Vec<u8>,
+    /// `buf`'s capacity, counted against the dissectors' global buffer ceiling.
+    held: crate::stream::Reservation,
     request_id: u32,
     chunks: u32,
     active: bool,
@@ -364,6 +366,8 @@ impl Reassembly {
         if self.buf.capacity() > KEEP_CAPACITY {
             self.buf = Vec::new();
         }
+        // Shrinking a reservation always succeeds.
+        self.held.set(self.buf.capacity());
         self.active = false;
         self.dropped = false;
         self.chunks = 0;
@@ -382,15 +386,23 @@ impl Reassembly {
             return Push::Skipped;
         }
         self.chunks = self.chunks.saturating_add(1);
-        if truncated
+        let over = truncated
             || self.chunks > MAX_CHUNKS
-            || self.buf.len().saturating_add(body.len()) > MAX_MESSAGE
+            || self.buf.len().saturating_add(body.len()) > MAX_MESSAGE;
+        // Room in the global ceiling for what the buffer will hold, before copying into it.
+        if over
+            || !self
+                .held
+                .set(self.buf.capacity().max(self.buf.len() + body.len()))
         {
             self.buf = Vec::new();
+            self.held.set(0);
             self.dropped = true;
             return Push::Dropped;
         }
+        self.buf.reserve_exact(body.len());
         self.buf.extend_from_slice(body);
+        self.held.set(self.buf.capacity());
         Push::Kept
     }
 }
@@ -727,6 +739,7 @@ impl Dissector for Session {
         if let Some(r) = self.st.reasm.get_mut(dir.index()) {
             r.reset();
             r.buf = Vec::new();
+            r.held.set(0);
         }
     }
 }
