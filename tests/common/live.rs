@@ -177,49 +177,7 @@ impl Tap {
     /// Starts `edgetap run -i IFACE --filter FILTER --format jsonl` and returns once it has
     /// logged "capturing on" (fails the test if it doesn't within 30 s).
     pub fn start(iface: &str, filter: &str) -> Tap {
-        let mut child = Command::new(BIN)
-            .args(["run", "-i", iface, "--filter", filter, "--format", "jsonl"])
-            .env("EDGETAP_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting edgetap run");
-        let mut so = child.stdout.take().unwrap();
-        let se = child.stderr.take().unwrap();
-        let stdout = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = so.read_to_string(&mut s);
-            s
-        });
-        let (tx, rx) = mpsc::channel();
-        let stderr = std::thread::spawn(move || {
-            let mut all = String::new();
-            let mut tx = Some(tx);
-            for line in BufReader::new(se).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("capturing on") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(());
-                    }
-                }
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let mut tap = Tap {
-            child: Guard::new(child),
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-        };
-        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            let _ = tap.child.child().kill();
-            let _ = tap.child.child().wait();
-            let err = tap.stderr.take().unwrap().join().unwrap_or_default();
-            panic!("edgetap run did not log \"capturing on\" within 30 s; stderr:\n{err}");
-        }
-        tap
+        Tap::start_on(&[iface], filter)
     }
 
     /// Lets the last packets through, sends SIGTERM and collects the output. Fails the test
@@ -275,4 +233,93 @@ pub fn ports(rec: &Value) -> (u64, u64) {
         rec["src_port"].as_u64().unwrap_or(0),
         rec["dest_port"].as_u64().unwrap_or(0),
     )
+}
+
+impl Tap {
+    /// Like [`Tap::start`], on several interfaces at once: `edgetap run -i IF1 -i IF2 ...
+    /// --filter FILTER --format jsonl`, returned once it has logged "capturing on" (fails the
+    /// test if it doesn't within 30 s).
+    pub fn start_on(ifaces: &[&str], filter: &str) -> Tap {
+        assert!(!ifaces.is_empty(), "Tap::start_on needs an interface");
+        let mut args: Vec<&str> = vec!["run"];
+        for i in ifaces {
+            args.extend(["-i", i]);
+        }
+        args.extend(["--filter", filter, "--format", "jsonl"]);
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .env("EDGETAP_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting edgetap run");
+        let mut so = child.stdout.take().unwrap();
+        let se = child.stderr.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = so.read_to_string(&mut s);
+            s
+        });
+        let (tx, rx) = mpsc::channel();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            let mut tx = Some(tx);
+            for line in BufReader::new(se).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("capturing on") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let mut tap = Tap {
+            child: Guard::new(child),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        };
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = tap.child.child().kill();
+            let _ = tap.child.child().wait();
+            let err = tap.stderr.take().unwrap().join().unwrap_or_default();
+            panic!(
+                "edgetap run -i {} did not log \"capturing on\" within 30 s; stderr:\n{err}",
+                ifaces.join(" -i ")
+            );
+        }
+        tap
+    }
+}
+
+/// Builds binary `bin` of workspace package `package` (`cargo build -p PACKAGE --bin BIN`) and
+/// returns the path of the executable, wherever the target dir is.
+pub fn cargo_bin(package: &str, bin: &str) -> PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .current_dir(repo())
+        .args([
+            "build",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running cargo build -p {package}: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo build -p {package} --bin {bin} failed ({})",
+        out.status
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == bin)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| panic!("cargo build -p {package} reported no {bin} executable"))
 }
