@@ -18,6 +18,8 @@ pub const MAX_ALIAS_TOPIC: usize = 1024;
 #[derive(Debug, Default)]
 struct AliasTable {
     entries: Vec<(u16, String)>,
+    /// The topics' bytes, counted against the dissectors' global buffer ceiling.
+    held: crate::stream::Reservation,
     /// Next entry to replace when the table is full.
     next: usize,
 }
@@ -50,6 +52,13 @@ impl AliasTable {
                 t.clear();
                 t.push_str(topic);
             }
+        }
+        // Keep the table only while the global ceiling has room for it (a flood of
+        // connections each filling its table must not grow memory past the ceiling).
+        let bytes: usize = self.entries.iter().map(|(_, t)| t.capacity()).sum();
+        if !self.held.set(bytes) {
+            self.entries = Vec::new();
+            self.held.set(0);
         }
     }
 
