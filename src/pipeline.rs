@@ -256,8 +256,6 @@ impl<O: Output> Pipeline<O> {
         );
         let dir = flow.direction(src_is_a);
         let had_proto = flow.app.proto().is_some();
-        let ctx = ctx_for(info, flow);
-        let server_port = flow.server_port();
         match d.l4 {
             L4::Tcp {
                 seq,
@@ -271,6 +269,14 @@ impl<O: Output> Pipeline<O> {
                 if flags.syn {
                     flow.streams[dir.index()].syn(seq);
                 }
+                // A bare ACK changes nothing unless the peer's stream holds data it may
+                // acknowledge past: the common case stops here.
+                let bare_ack = payload.is_empty() && !flags.syn && !flags.fin && !flags.rst;
+                if bare_ack && flow.streams[dir.flip().index()].held_bytes() == 0 {
+                    return;
+                }
+                let ctx = ctx_for(info, flow);
+                let server_port = flow.server_port();
                 let Flow { streams, app, .. } = flow;
                 let mut sink = SinkTo {
                     out: &mut *out,
@@ -303,6 +309,8 @@ impl<O: Output> Pipeline<O> {
             L4::Udp { payload, .. } => {
                 stats.decode.udp += 1;
                 touch(flow, dir, info.ts_ns, payload.len());
+                let ctx = ctx_for(info, flow);
+                let server_port = flow.server_port();
                 let mut sink = SinkTo {
                     out: &mut *out,
                     ctx,
