@@ -232,17 +232,30 @@ impl Progress {
     }
 }
 
+/// The `count` output: the headline figures first, every stage's counters last.
+#[derive(serde::Serialize)]
+struct Counts<'a> {
+    packets: u64,
+    bytes: u64,
+    flows: u64,
+    pdus: &'a edgetap::telemetry::PerProto,
+    app_flows: &'a edgetap::telemetry::PerProto,
+    events: &'a edgetap::telemetry::PerProto,
+    seconds: f64,
+    detail: &'a Stats,
+}
+
 fn print_counts(s: &Stats, seconds: f64) -> anyhow::Result<()> {
-    let v = serde_json::json!({
-        "packets": s.packets,
-        "bytes": s.bytes,
-        "flows": s.flows.created,
-        "pdus": s.pdus,
-        "app_flows": s.app_flows,
-        "events": s.events,
-        "seconds": seconds,
-        "detail": s,
-    });
+    let v = Counts {
+        packets: s.packets,
+        bytes: s.bytes,
+        flows: s.flows.created,
+        pdus: &s.pdus,
+        app_flows: &s.app_flows,
+        events: &s.events,
+        seconds,
+        detail: s,
+    };
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, &v)?;
     writeln!(out)?;
