@@ -407,25 +407,19 @@ fn atomic_read_file<'a>(r: &mut Reader<'a>, pdu: &mut Fields<'a>) -> Res<()> {
 /// AtomicReadFile-ACK (14.1.3): end-of-file, then the data.
 fn atomic_read_file_ack<'a>(r: &mut Reader<'a>, pdu: &mut Fields<'a>) -> Res<()> {
     pdu.end_of_file = Some(r.app(1)?.lvt != 0);
-    if r.opt_open(0)? {
-        pdu.file_access = Some(0);
-        pdu.file_start = Some(app_signed(r)?);
-        let d = r.app(6)?.data().ok_or(BAD)?;
-        pdu.file_data_length = Some(u32::try_from(d.len()).unwrap_or(u32::MAX));
-        r.close(0)
-    } else {
-        r.open(1)?;
-        pdu.file_access = Some(1);
-        pdu.file_start = Some(app_signed(r)?);
-        pdu.file_count = Some(app_uint(r, 2)?);
-        pdu.file_data_length = Some(octet_strings(r, 1)?);
-        Ok(())
-    }
+    file_data(r, pdu)
 }
 
 /// AtomicWriteFile request (14.2.1): file, then stream data or records.
 fn atomic_write_file<'a>(r: &mut Reader<'a>, pdu: &mut Fields<'a>) -> Res<()> {
     pdu.set_object(app_obj(r)?);
+    file_data(r, pdu)
+}
+
+/// The file data both AtomicReadFile-ACK and AtomicWriteFile carry: stream access (context 0:
+/// start position, one octet string) or record access (context 1: start record, record
+/// count, octet strings).
+fn file_data<'a>(r: &mut Reader<'a>, pdu: &mut Fields<'a>) -> Res<()> {
     if r.opt_open(0)? {
         pdu.file_access = Some(0);
         pdu.file_start = Some(app_signed(r)?);
