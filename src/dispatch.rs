@@ -49,7 +49,7 @@ impl Default for App {
 }
 
 /// The protocol of `data` (first bytes in direction `dir`), trying port owners first.
-fn classify(transport: Transport, server_port: u16, dir: Direction, data: &[u8]) -> Probe2 {
+fn classify(transport: Transport, server_port: u16, dir: Direction, data: &[u8]) -> Verdict {
     let mut need_more = false;
     let by_port = Proto::ALL
         .iter()
@@ -62,19 +62,20 @@ fn classify(transport: Transport, server_port: u16, dir: Direction, data: &[u8])
             continue;
         }
         match probe(p, dir, data) {
-            Probe::Yes => return Probe2::Found(p),
+            Probe::Yes => return Verdict::Found(p),
             Probe::NeedMore => need_more = true,
             Probe::No => {}
         }
     }
     if need_more {
-        Probe2::NeedMore
+        Verdict::NeedMore
     } else {
-        Probe2::No
+        Verdict::No
     }
 }
 
-enum Probe2 {
+/// What the probes say about a flow's first bytes.
+enum Verdict {
     Found(Proto),
     NeedMore,
     No,
@@ -130,7 +131,7 @@ impl App {
                         let mut joined = prefix.clone();
                         joined.extend_from_slice(data);
                         let v = classify(transport, server_port, dir, &joined);
-                        if let Probe2::Found(p) = v {
+                        if let Verdict::Found(p) = v {
                             self.activate(p);
                             if let App::Active { dissector, .. } = self {
                                 dissector.parse(dir, &joined, sink);
@@ -142,13 +143,13 @@ impl App {
                     None => classify(transport, server_port, dir, data),
                 };
                 match verdict {
-                    Probe2::Found(p) => {
+                    Verdict::Found(p) => {
                         self.activate(p);
                         if let App::Active { dissector, .. } = self {
                             dissector.parse(dir, data, sink);
                         }
                     }
-                    Probe2::NeedMore if transport == Transport::Tcp => {
+                    Verdict::NeedMore if transport == Transport::Tcp => {
                         let s = stash.get_or_insert_with(Default::default);
                         if let Some(v) = s.get_mut(dir.index()) {
                             if v.len() + data.len() <= STASH {
@@ -158,7 +159,7 @@ impl App {
                             }
                         }
                     }
-                    Probe2::NeedMore | Probe2::No => {
+                    Verdict::NeedMore | Verdict::No => {
                         if let Some(s) = stash.as_mut() {
                             s.iter_mut().for_each(Vec::clear);
                         }

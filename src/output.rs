@@ -58,7 +58,7 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl<W: Write> Output for JsonLines<W> {
-    fn pdu(&mut self, ctx: &Ctx<'_>, dir: Direction, pdu: &Pdu<'_>) {
+    fn pdu(&mut self, ctx: &Ctx, dir: Direction, pdu: &Pdu<'_>) {
         if self.write_error.is_some() {
             return;
         }
@@ -86,7 +86,7 @@ impl<W: Write> Output for JsonLines<W> {
         }
     }
 
-    fn event(&mut self, _ctx: &Ctx<'_>, _dir: Direction, _event: Event) {}
+    fn event(&mut self, _ctx: &Ctx, _dir: Direction, _event: Event) {}
 }
 
 /// Counts only (the contract's `dissect --format count`): the pipeline's own counters suffice.
@@ -94,8 +94,8 @@ impl<W: Write> Output for JsonLines<W> {
 pub struct CountOnly;
 
 impl Output for CountOnly {
-    fn pdu(&mut self, _ctx: &Ctx<'_>, _dir: Direction, _pdu: &Pdu<'_>) {}
-    fn event(&mut self, _ctx: &Ctx<'_>, _dir: Direction, _event: Event) {}
+    fn pdu(&mut self, _ctx: &Ctx, _dir: Direction, _pdu: &Pdu<'_>) {}
+    fn event(&mut self, _ctx: &Ctx, _dir: Direction, _event: Event) {}
 }
 
 #[cfg(test)]

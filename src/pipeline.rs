@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 /// Where a PDU or event was seen: the packet that completed it and its flow.
 #[derive(Clone, Copy, Debug)]
-pub struct Ctx<'a> {
+pub struct Ctx {
     pub source: usize,
     pub frame: u64,
     pub ts_ns: u64,
@@ -25,10 +25,9 @@ pub struct Ctx<'a> {
     pub server: (IpAddr, u16),
     /// MAC addresses of the current packet, when it had an Ethernet header.
     pub macs: (Option<[u8; 6]>, Option<[u8; 6]>),
-    _p: std::marker::PhantomData<&'a ()>,
 }
 
-impl Ctx<'_> {
+impl Ctx {
     /// (address, port) of the sender of bytes travelling in `dir`.
     pub fn sender(&self, dir: Direction) -> (IpAddr, u16) {
         match dir {
@@ -40,9 +39,9 @@ impl Ctx<'_> {
 
 /// A consumer of the pipeline's findings.
 pub trait Output {
-    fn pdu(&mut self, ctx: &Ctx<'_>, dir: Direction, pdu: &Pdu<'_>);
-    fn event(&mut self, ctx: &Ctx<'_>, dir: Direction, event: Event);
-    fn fact(&mut self, _ctx: &Ctx<'_>, _fact: Fact<'_>) {}
+    fn pdu(&mut self, ctx: &Ctx, dir: Direction, pdu: &Pdu<'_>);
+    fn event(&mut self, ctx: &Ctx, dir: Direction, event: Event);
+    fn fact(&mut self, _ctx: &Ctx, _fact: Fact<'_>) {}
 }
 
 /// Limits for the whole pipeline.
@@ -77,13 +76,13 @@ pub struct Pipeline<O: Output> {
 }
 
 /// Adapts the dissectors' [`Sink`] to an [`Output`], adding the packet and flow context.
-struct SinkTo<'a, 'c, O: Output> {
+struct SinkTo<'a, O: Output> {
     out: &'a mut O,
-    ctx: Ctx<'c>,
+    ctx: Ctx,
     stats: &'a mut Stats,
 }
 
-impl<O: Output> SinkTo<'_, '_, O> {
+impl<O: Output> SinkTo<'_, O> {
     /// Set the packet a delivery's PDUs are reported at: data held out of order was seen in
     /// the packet that brought it; anything else in the current packet.
     fn at(&mut self, dl: &Delivery<'_>, current: &PacketInfo) {
@@ -94,7 +93,7 @@ impl<O: Output> SinkTo<'_, '_, O> {
     }
 }
 
-impl<O: Output> Sink for SinkTo<'_, '_, O> {
+impl<O: Output> Sink for SinkTo<'_, O> {
     fn pdu(&mut self, dir: Direction, pdu: &Pdu<'_>) {
         self.stats.pdus.add(pdu.proto(), 1);
         self.out.pdu(&self.ctx, dir, pdu);
@@ -118,7 +117,7 @@ struct PacketInfo {
     macs: (Option<[u8; 6]>, Option<[u8; 6]>),
 }
 
-fn ctx_for<'c>(p: &PacketInfo, flow: &Flow<App>) -> Ctx<'c> {
+fn ctx_for(p: &PacketInfo, flow: &Flow<App>) -> Ctx {
     Ctx {
         source: p.source,
         frame: p.frame,
@@ -128,7 +127,6 @@ fn ctx_for<'c>(p: &PacketInfo, flow: &Flow<App>) -> Ctx<'c> {
         client: flow.sender(Direction::ToServer),
         server: flow.sender(Direction::ToClient),
         macs: p.macs,
-        _p: std::marker::PhantomData,
     }
 }
 
