@@ -389,20 +389,23 @@ impl Reassembly {
         let over = truncated
             || self.chunks > MAX_CHUNKS
             || self.buf.len().saturating_add(body.len()) > MAX_MESSAGE;
-        // Room in the global ceiling for what the buffer will hold, before copying into it.
-        if over
-            || !self
+        // Room in the global ceiling for what the buffer will hold, before copying into it,
+        // and again for its real capacity after (the allocator may round up): the count never
+        // falls below what is held.
+        let room = !over
+            && self
                 .held
-                .set(self.buf.capacity().max(self.buf.len() + body.len()))
-        {
+                .set(self.buf.capacity().max(self.buf.len() + body.len()));
+        if room {
+            self.buf.reserve_exact(body.len());
+        }
+        if !room || !self.held.set(self.buf.capacity()) {
             self.buf = Vec::new();
             self.held.set(0);
             self.dropped = true;
             return Push::Dropped;
         }
-        self.buf.reserve_exact(body.len());
         self.buf.extend_from_slice(body);
-        self.held.set(self.buf.capacity());
         Push::Kept
     }
 }
