@@ -24,6 +24,7 @@ pub mod golden;
 pub mod pcap;
 pub mod proto;
 pub mod rng;
+pub mod scenario;
 pub mod tshark;
 
 pub use conv::{Clock, Dir, TcpConv, UdpConv};

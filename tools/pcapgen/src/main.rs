@@ -1,5 +1,6 @@
 //! `pcapgen bench ...` writes the benchmark capture; `pcapgen floor FILE` times the floor pass;
-//! `pcapgen golden --out-dir DIR` writes the golden test captures.
+//! `pcapgen golden --out-dir DIR` writes the golden test captures; `pcapgen scenario --out-dir DIR`
+//! writes the site scenario (learning, benign and attack captures, truth.json).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -16,7 +17,12 @@ const USAGE: &str = "usage:
   pcapgen floor FILE
       read FILE with pcap-parser, slice every frame with etherparse, print one JSON line
   pcapgen golden --out-dir DIR
-      write the golden test captures (DIR/<proto>/*.pcap*), byte-identical on every run";
+      write the golden test captures (DIR/<proto>/*.pcap*), byte-identical on every run
+  pcapgen scenario --out-dir DIR [--flood N] [--portscan]
+      write the site scenario: base.pcap (60 min learning), benign.pcap and attacks.pcap
+      (the next 30 min without / with labelled attacks), edgex-devices.json, truth.json;
+      --flood N adds flood.pcap (N spoofed SYNs to the broker), --portscan adds portscan.pcap
+      (SYN scan of 65535 ports of plc-1); byte-identical on every run";
 
 fn usage_error(msg: &str) -> ExitCode {
     eprintln!("pcapgen: {msg}\n{USAGE}");
@@ -159,6 +165,66 @@ fn golden_cmd(args: Vec<String>) -> ExitCode {
     }
 }
 
+fn scenario_cmd(args: Vec<String>) -> ExitCode {
+    let mut out: Option<PathBuf> = None;
+    let mut opts = pcapgen::scenario::Options::default();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut val = || inline.clone().or_else(|| it.next());
+        let r = match flag.as_str() {
+            "--out-dir" | "-o" => val()
+                .map(|v| out = Some(PathBuf::from(v)))
+                .ok_or_else(|| "--out-dir needs a value".to_string()),
+            "--flood" => parse_num(&flag, val()).map(|n| opts.flood = Some(n)),
+            "--portscan" => {
+                opts.portscan = true;
+                Ok(())
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => Err(format!("unknown argument {other:?}")),
+        };
+        if let Err(e) = r {
+            return usage_error(&e);
+        }
+    }
+    let Some(out) = out else {
+        return usage_error("scenario: --out-dir DIR is required");
+    };
+    let start = Instant::now();
+    match pcapgen::scenario::write_all(&out, &opts) {
+        Ok(files) => {
+            for f in files {
+                if f.packets > 0 {
+                    eprintln!(
+                        "pcapgen: wrote {} ({} packets, {} bytes)",
+                        f.path.display(),
+                        f.packets,
+                        f.bytes
+                    );
+                } else {
+                    eprintln!("pcapgen: wrote {} ({} bytes)", f.path.display(), f.bytes);
+                }
+            }
+            eprintln!(
+                "pcapgen: scenario done in {:.2} s",
+                start.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pcapgen: scenario: {}: {e}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
@@ -169,6 +235,7 @@ fn main() -> ExitCode {
         "bench" => bench_cmd(args),
         "floor" => floor_cmd(args),
         "golden" => golden_cmd(args),
+        "scenario" => scenario_cmd(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS

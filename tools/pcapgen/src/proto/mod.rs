@@ -4,6 +4,9 @@
 
 pub mod amqp;
 pub mod bacnet;
+pub mod dhcp;
+pub mod dns;
+pub mod icmp;
 pub mod modbus;
 pub mod mqtt;
 pub mod opcua;
@@ -15,4 +18,7 @@ pub mod ports {
     pub const BACNET: u16 = 47808;
     pub const OPCUA: u16 = 4840;
     pub const AMQP: u16 = 5672;
+    pub const DNS: u16 = 53;
+    pub const DHCP_SERVER: u16 = 67;
+    pub const DHCP_CLIENT: u16 = 68;
 }
