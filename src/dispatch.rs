@@ -7,7 +7,9 @@
 //! more chances (later segments usually start on a PDU boundary) before it is left alone.
 
 use crate::reassembly::Delivery;
-use edgetap_dissectors::{new_session, probe, Direction, Dissector, Probe, Proto, Sink, Transport};
+use edgetap_dissectors::{
+    new_session, probe, Direction, Dissector, Event, Probe, Proto, Sink, Transport,
+};
 
 /// Data deliveries a flow may go unrecognised before we stop probing it.
 const MAX_PROBES: u8 = 8;
@@ -72,6 +74,25 @@ fn classify(transport: Transport, server_port: u16, dir: Direction, data: &[u8])
     } else {
         Verdict::No
     }
+}
+
+/// A client's first bytes to a protocol's registered port that are not that protocol: worth a
+/// person's attention on an ICS network (garbage to a PLC's port 502), reported once per flow.
+fn unrecognized_on_port(transport: Transport, server_port: u16, v: &Verdict) -> Option<Event> {
+    if !matches!(v, Verdict::No) {
+        return None;
+    }
+    let p = Proto::ALL.into_iter().find(|p| {
+        p.enabled() && p.transport() == transport && p.default_ports().contains(&server_port)
+    })?;
+    let name = match p {
+        Proto::Modbus => "modbus.unrecognized_on_port",
+        Proto::Bacnet => "bacnet.unrecognized_on_port",
+        Proto::Mqtt => "mqtt.unrecognized_on_port",
+        Proto::Amqp => "amqp.unrecognized_on_port",
+        Proto::Opcua => "opcua.unrecognized_on_port",
+    };
+    Some(Event { proto: p, name })
 }
 
 /// What the probes say about a flow's first bytes.
@@ -160,6 +181,12 @@ impl App {
                         }
                     }
                     Verdict::NeedMore | Verdict::No => {
+                        if *tries == 1 && dir == Direction::ToServer {
+                            if let Some(ev) = unrecognized_on_port(transport, server_port, &verdict)
+                            {
+                                sink.event(dir, ev);
+                            }
+                        }
                         if let Some(s) = stash.as_mut() {
                             s.iter_mut().for_each(Vec::clear);
                         }

@@ -50,6 +50,51 @@ enum Command {
         #[arg(required = true, value_name = "PCAP")]
         pcaps: Vec<PathBuf>,
     },
+    /// Replay captures through identification, learning and detection; alerts as EVE JSON.
+    ///
+    /// The --learn captures are read in learning mode (everything seen is normal), then the
+    /// others in protection mode, as fast as the machine allows (packet time, not wall time).
+    /// Alerts go to --alerts (default stdout) as Suricata EVE JSON lines; a summary goes to
+    /// stderr. With --state, what was learned is kept there and reused by later runs.
+    /// SIGHUP reloads the rules.
+    Replay {
+        /// Capture to learn from (repeat for several; merged in time order).
+        #[arg(long = "learn", value_name = "PCAP")]
+        learn: Vec<PathBuf>,
+        /// State directory: learned state is read from and saved to it, alerts stored in it.
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+        /// Rules folder (*.toml, see rules/README.md); default: the rules built in.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// Alerts file (EVE JSON lines); `-` or absent: stdout.
+        #[arg(long, value_name = "FILE")]
+        alerts: Option<PathBuf>,
+        /// Known devices: TOML ([[device]] name, mac, ip, labels) or an EdgeX device list (.json).
+        #[arg(long = "known", value_name = "FILE")]
+        known: Vec<PathBuf>,
+        /// The site's networks (CIDR, repeat); default: private and link-local ranges.
+        #[arg(long = "site-net", value_name = "CIDR")]
+        site_nets: Vec<String>,
+        /// Baseline window, e.g. 5m.
+        #[arg(long, default_value = "5m")]
+        window: String,
+        /// Most flows tracked at once.
+        #[arg(long, default_value_t = 262_144)]
+        max_flows: usize,
+        /// Most devices in the inventory.
+        #[arg(long, default_value_t = 10_000)]
+        max_devices: usize,
+        /// Write the inventory (JSON) to this file at the end.
+        #[arg(long, value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// Write the peer graph (JSON) to this file at the end.
+        #[arg(long, value_name = "FILE")]
+        graph: Option<PathBuf>,
+        /// Captures to protect (pcap or pcapng).
+        #[arg(required = true, value_name = "PCAP")]
+        pcaps: Vec<PathBuf>,
+    },
     /// Capture live from one or more interfaces and dissect (needs CAP_NET_RAW or root).
     ///
     /// Stops on SIGINT/SIGTERM (or after --duration), then prints interface drop counters and
@@ -113,6 +158,39 @@ fn main() -> ExitCode {
             max_flows,
             pcaps,
         } => dissect(format, max_flows, &pcaps),
+        Command::Replay {
+            learn,
+            state,
+            rules,
+            alerts,
+            known,
+            site_nets,
+            window,
+            max_flows,
+            max_devices,
+            inventory,
+            graph,
+            pcaps,
+        } => match edgetap::detect::rules::parse_duration(&window) {
+            None => Err(anyhow::anyhow!(
+                "--window {window}: expected a duration such as 5m"
+            )),
+            Some(window_ns) => edgetap::replay::replay(&edgetap::replay::ReplayOpts {
+                learn,
+                pcaps,
+                state,
+                rules,
+                alerts,
+                known,
+                site_nets,
+                window_ns,
+                max_flows,
+                max_devices,
+                inventory,
+                graph,
+            })
+            .map(|_| ()),
+        },
         Command::Run {
             interfaces,
             filter,

@@ -4,12 +4,12 @@
 
 use crate::capture::Packet;
 use crate::decode::frag::Defrag;
-use crate::decode::{self, Decoded, Skip, L4};
+use crate::decode::{self, Decoded, Skip, TcpFlags, L4};
 use crate::dispatch::App;
-use crate::flow::{src_is_client, Flow, FlowConfig, FlowKey, FlowTable, TcpSignal};
+use crate::flow::{src_is_client, Flow, FlowConfig, FlowKey, FlowNote, FlowTable, TcpSignal};
 use crate::reassembly::{Budget, Delivery};
 use crate::telemetry::Stats;
-use edgetap_dissectors::{Direction, Event, Fact, Pdu, Sink, Transport};
+use edgetap_dissectors::{Direction, Event, Fact, Pdu, Proto, Sink, Transport};
 use std::net::IpAddr;
 
 /// Where a PDU or event was seen: the packet that completed it and its flow.
@@ -25,6 +25,8 @@ pub struct Ctx {
     pub server: (IpAddr, u16),
     /// MAC addresses of the current packet, when it had an Ethernet header.
     pub macs: (Option<[u8; 6]>, Option<[u8; 6]>),
+    /// The flow's note as it was when the packet arrived (the site model's device indices).
+    pub note: FlowNote,
 }
 
 impl Ctx {
@@ -37,11 +39,56 @@ impl Ctx {
     }
 }
 
+/// One IP packet as the site model sees it: addresses, sizes, TCP flags or ICMP type, and for
+/// TCP and UDP its flow.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen<'a> {
+    pub source: usize,
+    pub frame: u64,
+    pub ts_ns: u64,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub ip_proto: u8,
+    pub macs: (Option<[u8; 6]>, Option<[u8; 6]>),
+    /// Length on the wire.
+    pub wire_len: u32,
+    /// Transport payload (TCP or UDP), as captured.
+    pub payload: &'a [u8],
+    pub tcp: Option<TcpFlags>,
+    /// ICMP (or ICMPv6) type and code.
+    pub icmp: Option<(u8, u8)>,
+    pub flow: Option<SeenFlow>,
+}
+
+/// The flow of a [`Seen`] packet.
+#[derive(Clone, Copy, Debug)]
+pub struct SeenFlow {
+    pub id: u64,
+    pub dir: Direction,
+    /// This packet created the flow.
+    pub new: bool,
+    /// The application protocol, once known.
+    pub proto: Option<Proto>,
+    pub client: (IpAddr, u16),
+    pub server: (IpAddr, u16),
+    /// Packets so far in each direction (this one included).
+    pub packets: [u64; 2],
+}
+
 /// A consumer of the pipeline's findings.
 pub trait Output {
     fn pdu(&mut self, ctx: &Ctx, dir: Direction, pdu: &Pdu<'_>);
     fn event(&mut self, ctx: &Ctx, dir: Direction, event: Event);
     fn fact(&mut self, _ctx: &Ctx, _fact: Fact<'_>) {}
+    /// Every IP packet, before its payload goes to a dissector. `note` is the flow's note (a
+    /// scratch one for ICMP).
+    fn seen(&mut self, _s: &Seen<'_>, _note: &mut FlowNote) {}
+    /// A TCP or UDP flow leaves the table.
+    fn flow_end(&mut self, _flow: &Flow<crate::dispatch::App>) {}
+    /// Packet time passes (called at most once per second of packet time).
+    fn tick(&mut self, _now: u64) {}
 }
 
 /// Limits for the whole pipeline.
@@ -115,6 +162,7 @@ struct PacketInfo {
     frame: u64,
     ts_ns: u64,
     macs: (Option<[u8; 6]>, Option<[u8; 6]>),
+    wire_len: u32,
 }
 
 fn ctx_for(p: &PacketInfo, flow: &Flow<App>) -> Ctx {
@@ -127,6 +175,7 @@ fn ctx_for(p: &PacketInfo, flow: &Flow<App>) -> Ctx {
         client: flow.sender(Direction::ToServer),
         server: flow.sender(Direction::ToClient),
         macs: p.macs,
+        note: flow.note,
     }
 }
 
@@ -192,6 +241,7 @@ impl<O: Output> Pipeline<O> {
             frame: pkt.frame,
             ts_ns: pkt.ts_ns,
             macs: (d.src_mac, d.dst_mac),
+            wire_len: pkt.orig_len,
         };
         if let L4::Fragment(f) = d.l4 {
             if let Some((proto, whole)) = self.defrag.add(pkt.ts_ns, &f) {
@@ -217,8 +267,27 @@ impl<O: Output> Pipeline<O> {
                 ..
             } => (sport, dport, 6, Transport::Tcp, flags.syn, flags.ack),
             L4::Udp { sport, dport, .. } => (sport, dport, 17, Transport::Udp, false, false),
-            L4::Icmp { .. } => {
+            L4::Icmp {
+                icmp_type, code, ..
+            } => {
                 self.stats.decode.icmp += 1;
+                let seen = Seen {
+                    source: info.source,
+                    frame: info.frame,
+                    ts_ns: info.ts_ns,
+                    src: d.src,
+                    dst: d.dst,
+                    sport: 0,
+                    dport: 0,
+                    ip_proto: 1,
+                    macs: info.macs,
+                    wire_len: info.wire_len,
+                    payload: &[],
+                    tcp: None,
+                    icmp: Some((icmp_type, code)),
+                    flow: None,
+                };
+                self.out.seen(&seen, &mut FlowNote::default());
                 return;
             }
             L4::Other(_) | L4::Fragment(_) => {
@@ -254,6 +323,38 @@ impl<O: Output> Pipeline<O> {
         );
         let dir = flow.direction(src_is_a);
         let had_proto = flow.app.proto().is_some();
+        let new = flow.packets == [0, 0];
+        let (payload, tcp) = match d.l4 {
+            L4::Tcp { payload, flags, .. } => (payload, Some(flags)),
+            L4::Udp { payload, .. } => (payload, None),
+            _ => (&[][..], None),
+        };
+        touch(flow, dir, info.ts_ns, payload.len());
+        let seen = Seen {
+            source: info.source,
+            frame: info.frame,
+            ts_ns: info.ts_ns,
+            src: d.src,
+            dst: d.dst,
+            sport,
+            dport,
+            ip_proto,
+            macs: info.macs,
+            wire_len: info.wire_len,
+            payload,
+            tcp,
+            icmp: None,
+            flow: Some(SeenFlow {
+                id: flow.id,
+                dir,
+                new,
+                proto: flow.app.proto(),
+                client: flow.sender(Direction::ToServer),
+                server: flow.sender(Direction::ToClient),
+                packets: flow.packets,
+            }),
+        };
+        out.seen(&seen, &mut flow.note);
         match d.l4 {
             L4::Tcp {
                 seq,
@@ -263,7 +364,6 @@ impl<O: Output> Pipeline<O> {
                 ..
             } => {
                 stats.decode.tcp += 1;
-                touch(flow, dir, info.ts_ns, payload.len());
                 if flags.syn {
                     flow.streams[dir.index()].syn(seq);
                 }
@@ -306,7 +406,6 @@ impl<O: Output> Pipeline<O> {
             }
             L4::Udp { payload, .. } => {
                 stats.decode.udp += 1;
-                touch(flow, dir, info.ts_ns, payload.len());
                 let ctx = ctx_for(info, flow);
                 let server_port = flow.server_port();
                 let mut sink = SinkTo {
@@ -349,6 +448,7 @@ impl<O: Output> Pipeline<O> {
         if !self.flows.sweep_due(now) {
             return;
         }
+        self.out.tick(now);
         let Some(info) = self.last else { return };
         let Pipeline {
             flows,
@@ -389,6 +489,7 @@ fn finish_flow<O: Output>(
             }
         }
     }
+    sink.out.flow_end(&f);
 }
 
 fn new_flow(id: u64, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
@@ -402,6 +503,7 @@ fn new_flow(id: u64, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
         bytes: [0; 2],
         streams: Default::default(),
         app: App::default(),
+        note: FlowNote::default(),
     }
 }
 

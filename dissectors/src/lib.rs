@@ -15,6 +15,8 @@
 //! gives the ports tried first. [`new_session`] builds the per-flow state.
 #![forbid(unsafe_code)]
 
+pub mod names;
+pub mod oui;
 pub mod stream;
 
 #[cfg(feature = "amqp")]
@@ -31,7 +33,9 @@ pub mod opcua;
 use serde::Serialize;
 
 /// The application protocols edgetap dissects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
     Modbus,

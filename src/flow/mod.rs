@@ -189,6 +189,22 @@ pub struct Flow<T> {
     /// TCP streams, indexed by [`Direction::index`].
     pub streams: [Stream; 2],
     pub app: T,
+    /// What the site model resolved for this flow once (see [`FlowNote`]).
+    pub note: FlowNote,
+}
+
+/// Slots the site model fills on a flow's first packets (device and edge indices, what it has
+/// already evaluated), so that later packets cost index arithmetic rather than lookups. The
+/// flow table never reads them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowNote {
+    /// Client and server device, as index + 1 (0: not resolved yet).
+    pub client_dev: u32,
+    pub server_dev: u32,
+    /// Edge of the peer graph, as index + 1 (0: none yet).
+    pub edge: u32,
+    /// Bit flags owned by the site model.
+    pub flags: u32,
 }
 
 impl<T> Flow<T> {
@@ -441,6 +457,7 @@ mod tests {
             bytes: [0; 2],
             streams: Default::default(),
             app: (),
+            note: FlowNote::default(),
         }
     }
 

@@ -1,0 +1,533 @@
+//! Stage 8: alerts. The site model reports observations (a metric, its actor and target, a
+//! value); the engine evaluates the rules that read that metric, keeps one window state per
+//! (rule, subject), and turns breaching datapoints into alerts with a lifecycle: one alert per
+//! episode of a category against one subject (a SYN flood breaching three rules for a minute is
+//! one alert), updated while it lasts, cleared when the datapoints say so.
+//!
+//! Bounded: window states and open episodes have caps (counted when hit); raised alerts go to
+//! an [`alert::AlertSink`] as they happen and only the most recent stay in memory.
+
+pub mod alert;
+pub mod rules;
+
+use crate::identify::{stable_hash, DevIdx, Inventory};
+use alert::{Alert, AlertSink, DevRef, Episode};
+use edgetap_dissectors::Proto;
+use rules::{Category, Metric, Net, Rule, Scope, Subject, Threshold, N_METRIC};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+
+/// One side of an observation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Party {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+    pub dev: Option<DevIdx>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Val {
+    /// Add to the window's value.
+    Add(f64),
+    /// The window's value is now this (gauges, statistical checks of live counters).
+    Set(f64),
+}
+
+/// One observation of a metric.
+#[derive(Clone, Copy, Debug)]
+pub struct Obs<'a> {
+    pub metric: Metric,
+    pub actor: Option<Party>,
+    pub target: Option<Party>,
+    pub value: Val,
+    /// For distinct-count metrics: the element (a host, a port, a source), hashed.
+    pub elem: u64,
+    pub ts_ns: u64,
+    pub frame: u64,
+    pub source: usize,
+    pub ip_proto: u8,
+    pub app: Option<Proto>,
+    /// What happened, for the message and the evidence (an event name, an edge, an op).
+    pub detail: &'a str,
+}
+
+/// Per (rule, subject) window state.
+struct State {
+    win_start: u64,
+    value: f64,
+    set: Option<HashSet<u64>>,
+    breached: bool,
+    /// Consecutive breached windows before the current one.
+    consec: u32,
+    last_ns: u64,
+}
+
+/// Distinct elements kept per window state (counts stop growing beyond: thresholds are lower).
+const DISTINCT_CAP: usize = 4096;
+
+struct Open {
+    alert: Alert,
+    deadline: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct EngineStats {
+    pub observations: u64,
+    pub breaches: u64,
+    pub alerts: u64,
+    pub updates: u64,
+    pub cleared: u64,
+    /// Breaches while learning (recorded as normal where the rule says so, never alerted).
+    pub learning_breaches: u64,
+    /// Breaches of a behaviour learned as normal for that subject.
+    pub suppressed_learned: u64,
+    /// Window states not kept because the table was full.
+    pub states_dropped: u64,
+    pub states: u64,
+    pub open_episodes: u64,
+}
+
+/// Limits of the engine's memory.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineLimits {
+    pub states: usize,
+    pub open_episodes: usize,
+    pub recent_alerts: usize,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits {
+            states: 200_000,
+            open_episodes: 10_000,
+            recent_alerts: 10_000,
+        }
+    }
+}
+
+pub struct Engine {
+    pub rules: Vec<Rule>,
+    by_metric: Vec<Vec<usize>>,
+    states: HashMap<(u32, u64), State>,
+    open: HashMap<(Category, u64), Open>,
+    /// Alerts raised, newest last (bounded).
+    pub recent: VecDeque<Alert>,
+    pub learning: bool,
+    /// (sid, subject, detail) breached while learning, for rules that suppress those.
+    pub learned: HashSet<(u32, u64, u64)>,
+    pub limits: EngineLimits,
+    pub stats: EngineStats,
+    last_sweep: u64,
+}
+
+/// The key of a subject: its device when it has one, else its address.
+pub fn subject_key(p: &Party) -> u64 {
+    match p.dev {
+        Some(d) => (1 << 63) | u64::from(d),
+        None => {
+            let b = match p.ip {
+                IpAddr::V4(v) => v.octets().to_vec(),
+                IpAddr::V6(v) => v.octets().to_vec(),
+            };
+            stable_hash(&[&b]) & !(1 << 63)
+        }
+    }
+}
+
+fn scope_ok(s: &Scope, p: &Party, inv: &Inventory) -> bool {
+    let dev = p.dev.and_then(|d| inv.get(d));
+    let internal = dev.map_or_else(|| inv.is_internal(p.ip), |d| d.internal);
+    match s.net {
+        Net::Any => {}
+        Net::Internal if !internal => return false,
+        Net::External if internal => return false,
+        _ => {}
+    }
+    if s.roles.is_empty() && s.labels.is_empty() && s.devices.is_empty() {
+        return true;
+    }
+    let Some(d) = dev else { return false };
+    (s.roles.is_empty() || s.roles.iter().any(|r| d.roles.has(*r)))
+        && (s.labels.is_empty() || s.labels.iter().any(|l| d.labels.contains(l)))
+        && (s.devices.is_empty()
+            || s.devices
+                .iter()
+                .any(|n| d.name.as_deref() == Some(n.as_str()) || d.id == *n))
+}
+
+fn name_of(p: Option<&Party>, inv: &Inventory) -> String {
+    match p {
+        None => "-".into(),
+        Some(p) => match p.dev.and_then(|d| inv.get(d)) {
+            Some(d) => d.label(),
+            None => p.ip.to_string(),
+        },
+    }
+}
+
+fn dev_ref(p: Option<&Party>, inv: &Inventory) -> Option<DevRef> {
+    let d = inv.get(p?.dev?)?;
+    Some(DevRef {
+        id: d.id.clone(),
+        name: d.label(),
+    })
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Rule>, limits: EngineLimits) -> Engine {
+        let mut e = Engine {
+            rules: Vec::new(),
+            by_metric: Vec::new(),
+            states: HashMap::new(),
+            open: HashMap::new(),
+            recent: VecDeque::new(),
+            learning: false,
+            learned: HashSet::new(),
+            limits,
+            stats: EngineStats::default(),
+            last_sweep: 0,
+        };
+        e.set_rules(rules);
+        e
+    }
+
+    /// Replace the rules (SIGHUP). Window states restart; open episodes and learned
+    /// suppressions are kept.
+    pub fn set_rules(&mut self, rules: Vec<Rule>) {
+        self.by_metric = vec![Vec::new(); N_METRIC];
+        for (i, r) in rules.iter().enumerate() {
+            if let Some(v) = self.by_metric.get_mut(r.metric.index()) {
+                v.push(i);
+            }
+        }
+        self.rules = rules;
+        self.states.clear();
+    }
+
+    /// Whether any rule reads `m` (so producers can skip work).
+    pub fn wants(&self, m: Metric) -> bool {
+        self.by_metric.get(m.index()).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Rules reading `m`.
+    pub fn rules_for(&self, m: Metric) -> impl Iterator<Item = &Rule> {
+        self.by_metric
+            .get(m.index())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.rules.get(i))
+    }
+
+    /// Evaluate an observation. `base` gives a statistical rule's threshold for a subject
+    /// device (None: not enough learned to judge).
+    pub fn observe(
+        &mut self,
+        o: &Obs<'_>,
+        inv: &Inventory,
+        base: &dyn Fn(&Rule, Option<DevIdx>) -> Option<f64>,
+        sink: &mut dyn AlertSink,
+    ) {
+        self.stats.observations += 1;
+        let Some(idx) = self.by_metric.get(o.metric.index()) else {
+            return;
+        };
+        for k in 0..idx.len() {
+            let Some(&ri) = self.by_metric.get(o.metric.index()).and_then(|v| v.get(k)) else {
+                continue;
+            };
+            let Some(r) = self.rules.get(ri) else {
+                continue;
+            };
+            if o.metric == Metric::DissectorEvent && !r.matches_event(o.detail) {
+                continue;
+            }
+            let (subj, peer) = match o.metric.subject() {
+                Subject::Actor => (o.actor, o.target),
+                Subject::Target => (o.target, o.actor),
+            };
+            let Some(subj) = subj else { continue };
+            if !scope_ok(&r.scope, &subj, inv) {
+                continue;
+            }
+            match &peer {
+                Some(p) if !scope_ok(&r.peer, p, inv) => continue,
+                None if r.peer != Scope::default() => continue,
+                _ => {}
+            }
+            let thr = match r.threshold {
+                Threshold::Above(v) => v,
+                Threshold::Baseline { .. } => match base(r, subj.dev) {
+                    Some(t) => t,
+                    None => continue,
+                },
+            };
+            let skey = subject_key(&subj);
+            let key = (ri as u32, skey);
+            if !self.states.contains_key(&key) && self.states.len() >= self.limits.states {
+                self.stats.states_dropped += 1;
+                continue;
+            }
+            let window = r.window_ns;
+            let st = self.states.entry(key).or_insert_with(|| State {
+                win_start: o.ts_ns,
+                value: 0.0,
+                set: None,
+                breached: false,
+                consec: 0,
+                last_ns: o.ts_ns,
+            });
+            let elapsed = o.ts_ns.saturating_sub(st.win_start) / window;
+            if elapsed >= 1 {
+                st.consec = if st.breached && elapsed == 1 {
+                    st.consec.saturating_add(1)
+                } else {
+                    0
+                };
+                st.win_start = st.win_start.saturating_add(elapsed.saturating_mul(window));
+                st.value = 0.0;
+                if let Some(s) = st.set.as_mut() {
+                    s.clear();
+                }
+                st.breached = false;
+            }
+            st.last_ns = o.ts_ns;
+            if o.metric.distinct() {
+                let set = st.set.get_or_insert_with(HashSet::new);
+                if set.len() < DISTINCT_CAP {
+                    set.insert(o.elem);
+                }
+                st.value = set.len() as f64;
+            } else {
+                match o.value {
+                    Val::Add(v) => st.value += v,
+                    Val::Set(v) => st.value = v,
+                }
+            }
+            let value = st.value;
+            if value.partial_cmp(&thr) != Some(std::cmp::Ordering::Greater) {
+                continue;
+            }
+            let cat = r.category;
+            if st.breached {
+                // Still breaching in the same window: keep the episode alive.
+                if let Some(op) = self.open.get_mut(&(cat, skey)) {
+                    op.alert.episode.last_ns = o.ts_ns;
+                    op.alert.episode.max_value = op.alert.episode.max_value.max(value);
+                    op.deadline = op
+                        .deadline
+                        .max(o.ts_ns + u64::from(r.to_clear).saturating_mul(window));
+                }
+                continue;
+            }
+            st.breached = true;
+            let datapoints = st.consec + 1;
+            self.stats.breaches += 1;
+            let detail_key = if o.metric == Metric::DissectorEvent {
+                stable_hash(&[o.detail.as_bytes()])
+            } else {
+                0
+            };
+            if self.learning {
+                self.stats.learning_breaches += 1;
+                if r.suppress_learned {
+                    self.learned.insert((r.sid, skey, detail_key));
+                }
+                continue;
+            }
+            if r.suppress_learned && self.learned.contains(&(r.sid, skey, detail_key)) {
+                self.stats.suppressed_learned += 1;
+                continue;
+            }
+            if datapoints < r.to_alarm {
+                continue;
+            }
+            let deadline = o.ts_ns + u64::from(r.to_clear).saturating_mul(window);
+            self.alarm(ri, o, subj, peer, value, thr, deadline, inv, sink);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn alarm(
+        &mut self,
+        ri: usize,
+        o: &Obs<'_>,
+        subj: Party,
+        _peer: Option<Party>,
+        value: f64,
+        thr: f64,
+        deadline: u64,
+        inv: &Inventory,
+        sink: &mut dyn AlertSink,
+    ) {
+        let Some(r) = self.rules.get(ri).cloned() else {
+            return;
+        };
+        let skey = subject_key(&subj);
+        if let Some(op) = self.open.get_mut(&(r.category, skey)) {
+            let ep = &mut op.alert.episode;
+            ep.datapoints += 1;
+            ep.last_ns = o.ts_ns;
+            ep.max_value = ep.max_value.max(value);
+            if !ep.rules.contains(&r.sid) && ep.rules.len() < 32 {
+                ep.rules.push(r.sid);
+            }
+            op.deadline = op.deadline.max(deadline);
+            self.stats.updates += 1;
+            sink.updated(&op.alert);
+            return;
+        }
+        if self.open.len() >= self.limits.open_episodes {
+            // Never lose an alert for want of room: close the oldest episode first.
+            if let Some(k) = self
+                .open
+                .iter()
+                .min_by_key(|(_, v)| v.alert.episode.last_ns)
+                .map(|(k, _)| *k)
+            {
+                if let Some(op) = self.open.remove(&k) {
+                    self.close(op, o.ts_ns, sink);
+                }
+            }
+        }
+        let src = name_of(o.actor.as_ref(), inv);
+        let dst = name_of(o.target.as_ref(), inv);
+        let proto = o.app.map_or_else(
+            || match o.ip_proto {
+                6 => "tcp".to_string(),
+                17 => "udp".to_string(),
+                1 | 58 => "icmp".to_string(),
+                _ => "ip".to_string(),
+            },
+            |p| p.name().to_string(),
+        );
+        let port = o
+            .target
+            .and_then(|t| t.port)
+            .map_or_else(|| "-".to_string(), |p| p.to_string());
+        let signature = r
+            .signature
+            .replace("{src}", &src)
+            .replace("{dst}", &dst)
+            .replace("{proto}", &proto)
+            .replace("{port}", &port)
+            .replace("{value}", &fmt_value(value))
+            .replace("{threshold}", &fmt_value(thr))
+            .replace("{detail}", o.detail)
+            .replace("{window}", &format!("{}s", r.window_ns / 1_000_000_000));
+        let id = format!(
+            "a{:016x}",
+            stable_hash(&[
+                &r.sid.to_be_bytes(),
+                &skey.to_be_bytes(),
+                &o.ts_ns.to_be_bytes(),
+            ])
+        );
+        let alert = Alert {
+            id,
+            ts_ns: o.ts_ns,
+            sid: r.sid,
+            rev: r.rev,
+            signature,
+            category: r.category,
+            severity: r.severity,
+            src_ip: o.actor.map(|a| a.ip),
+            src_port: o.actor.and_then(|a| a.port),
+            dest_ip: o.target.map(|t| t.ip),
+            dest_port: o.target.and_then(|t| t.port),
+            ip_proto: o.ip_proto,
+            app_proto: o.app.map(|p| p.name().to_string()),
+            src_device: dev_ref(o.actor.as_ref(), inv),
+            dest_device: dev_ref(o.target.as_ref(), inv),
+            evidence: serde_json::json!({
+                "rule": {"sid": r.sid, "name": r.name, "at": format!("{}:{}", r.file, r.line)},
+                "metric": r.metric.name(),
+                "value": value,
+                "threshold": thr,
+                "window_secs": r.window_ns as f64 / 1e9,
+                "detail": o.detail,
+                "first_frame": o.frame,
+                "first_ts": crate::output::Rfc3339(o.ts_ns).to_string(),
+            }),
+            episode: Episode {
+                state: "open".into(),
+                first_ns: o.ts_ns,
+                last_ns: o.ts_ns,
+                datapoints: 1,
+                rules: vec![r.sid],
+                max_value: value,
+                cleared_ns: None,
+            },
+            frame: o.frame,
+            source: o.source,
+            acknowledged: false,
+        };
+        self.stats.alerts += 1;
+        sink.raised(&alert);
+        self.open
+            .insert((r.category, skey), Open { alert, deadline });
+    }
+
+    fn close(&mut self, mut op: Open, now: u64, sink: &mut dyn AlertSink) {
+        op.alert.episode.state = "cleared".into();
+        op.alert.episode.cleared_ns = Some(now);
+        self.stats.cleared += 1;
+        sink.updated(&op.alert);
+        self.remember(op.alert);
+    }
+
+    fn remember(&mut self, a: Alert) {
+        if self.recent.len() >= self.limits.recent_alerts {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(a);
+    }
+
+    /// Packet time passes: episodes whose datapoints stopped breaching clear, and idle window
+    /// states are dropped.
+    pub fn tick(&mut self, now: u64, sink: &mut dyn AlertSink) {
+        let due: Vec<(Category, u64)> = self
+            .open
+            .iter()
+            .filter(|(_, v)| now > v.deadline)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in due {
+            if let Some(op) = self.open.remove(&k) {
+                self.close(op, now, sink);
+            }
+        }
+        // Every minute of packet time, forget window states idle for longer than a few
+        // windows (what a flood of one-packet sources leaves behind).
+        if now.saturating_sub(self.last_sweep) >= 60_000_000_000 {
+            self.last_sweep = now;
+            let rules = &self.rules;
+            self.states.retain(|(ri, _), st| {
+                let w = rules.get(*ri as usize).map_or(0, |r| r.window_ns);
+                now.saturating_sub(st.last_ns) <= w.saturating_mul(4).max(120_000_000_000)
+            });
+        }
+        self.stats.states = self.states.len() as u64;
+        self.stats.open_episodes = self.open.len() as u64;
+    }
+
+    /// End of input: open episodes stay open (they are reported as such).
+    pub fn open_alerts(&self) -> impl Iterator<Item = &Alert> {
+        self.open.values().map(|o| &o.alert)
+    }
+
+    /// All alerts in memory (open and recent), newest first.
+    pub fn all_alerts(&self) -> Vec<&Alert> {
+        let mut v: Vec<&Alert> = self.recent.iter().chain(self.open_alerts()).collect();
+        v.sort_by(|a, b| b.ts_ns.cmp(&a.ts_ns).then(a.id.cmp(&b.id)));
+        v
+    }
+}

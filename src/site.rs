@@ -1,0 +1,1372 @@
+//! The site model: the pipeline's [`Output`] that feeds identification, learning and detection
+//! (stages 6-8) from packets, PDUs, events and facts.
+//!
+//! Per packet the work is index arithmetic: a flow's devices and edge are resolved on its first
+//! packets and kept in its [`FlowNote`]; counters are added to the devices' current windows;
+//! only connection-level packets (SYN, SYN-ACK, RST, a flow's first datagram, ICMP) and
+//! counters that crossed a precomputed alarm level reach the rule engine.
+
+use crate::detect::alert::AlertSink;
+use crate::detect::rules::{Metric, Rule, Threshold};
+use crate::detect::{Engine, EngineLimits, Obs, Party, Val};
+use crate::flow::{Flow, FlowNote};
+use crate::identify::net::SiteNets;
+use crate::identify::{stable_hash, DevIdx, Device, Inventory, Role};
+use crate::learn::{profile_key, BMetric, DevBaseline, Edge, EdgeKey, Graph, Window, N_BMETRIC};
+use crate::pipeline::{Ctx, Output, Seen, SeenFlow};
+use edgetap_dissectors::{Direction, Event, Fact, FactKind, FactValue, Pdu, Proto, Side};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+/// Flow note flags.
+const F_MAC_C: u32 = 1;
+const F_MAC_S: u32 = 2;
+const F_SYNACK: u32 = 4;
+const F_EST: u32 = 8;
+const F_FAILED: u32 = 16;
+const F_NEWEXT: u32 = 32;
+
+/// Windows a device needs before its own baseline is trusted (else its profile's).
+const MIN_WINDOWS: u64 = 3;
+const MAX_CONTACTED: usize = 100_000;
+const MAX_OPEN_PORTS: usize = 32;
+const MAX_DHCP_PENDING: usize = 1024;
+
+#[derive(Clone, Debug)]
+pub struct SiteConfig {
+    pub site: SiteNets,
+    /// Baseline window.
+    pub window_ns: u64,
+    pub max_devices: usize,
+    pub max_edges: usize,
+    pub engine: EngineLimits,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            site: SiteNets::default(),
+            window_ns: 300_000_000_000,
+            max_devices: 10_000,
+            max_edges: 100_000,
+            engine: EngineLimits::default(),
+        }
+    }
+}
+
+/// Per-device learning and detection state (parallel to the inventory's records).
+#[derive(Clone, Debug, Default)]
+struct DevState {
+    win: Window,
+    base: DevBaseline,
+    /// Live alarm level per baseline metric for the current window (infinite: none).
+    alarm: [f64; N_BMETRIC],
+    last_tx_ns: u64,
+    /// Ports it answered a SYN on (SYN-ACK).
+    open_ports: Vec<u16>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct SiteStats {
+    pub packets: u64,
+    pub dhcp: u64,
+    pub dns_answers: u64,
+    pub new_edges: u64,
+    pub new_external: u64,
+    pub contacted_dropped: u64,
+    pub unlearned_control: u64,
+}
+
+/// What learning produced, as saved in the state directory.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Learned {
+    pub format: u32,
+    pub learning_done: bool,
+    pub window_ns: u64,
+    pub devices: Vec<Device>,
+    pub edges: Vec<Edge>,
+    pub baselines: Vec<DevBaseline>,
+    pub external: Vec<(DevIdx, IpAddr)>,
+    pub external_names: Vec<(DevIdx, String)>,
+    pub suppressed: Vec<(u32, u64, u64)>,
+    pub dns: Vec<(IpAddr, String)>,
+}
+
+pub const LEARNED_FORMAT: u32 = 1;
+
+pub struct Site<S: AlertSink> {
+    pub inv: Inventory,
+    pub graph: Graph,
+    dev: Vec<DevState>,
+    pub engine: Engine,
+    pub sink: S,
+    pub learning: bool,
+    pub cfg: SiteConfig,
+    pub stats: SiteStats,
+    learned_ext: HashSet<(DevIdx, IpAddr)>,
+    learned_ext_names: HashSet<(DevIdx, String)>,
+    learned_ext_profile: HashSet<(u64, IpAddr)>,
+    learned_profile_edges: HashSet<(u64, DevIdx, u8, u16)>,
+    learned_services: HashSet<(DevIdx, u16)>,
+    profile_base: HashMap<u64, DevBaseline>,
+    contacted: HashSet<(DevIdx, IpAddr)>,
+    dhcp_pending: HashMap<[u8; 6], (Option<String>, Option<String>)>,
+    now: u64,
+    last_silence: u64,
+}
+
+fn idx(n: u32) -> Option<DevIdx> {
+    n.checked_sub(1)
+}
+
+fn h32(parts: &[&[u8]]) -> u32 {
+    stable_hash(parts) as u32
+}
+
+fn ip_bytes(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
+        IpAddr::V6(v) => v.octets(),
+    }
+}
+
+/// A statistical rule's threshold for a device: its own learned windows when it has enough,
+/// else its profile's (siblings of the same kind), else none.
+fn base_threshold(
+    dev: &[DevState],
+    inv: &Inventory,
+    pool: &HashMap<u64, DevBaseline>,
+    r: &Rule,
+    d: Option<DevIdx>,
+) -> Option<f64> {
+    let Threshold::Baseline {
+        percentile,
+        factor,
+        offset,
+        floor,
+    } = r.threshold
+    else {
+        return None;
+    };
+    let d = d?;
+    let own = dev.get(d as usize).map(|s| &s.base);
+    let prof = inv
+        .get(d)
+        .and_then(baseline_profile)
+        .and_then(|p| pool.get(&p));
+    let b = own
+        .filter(|b| b.windows >= MIN_WINDOWS)
+        .or_else(|| prof.filter(|b| b.windows >= MIN_WINDOWS))?;
+    let p = match r.metric {
+        Metric::Base(m) => m.from_sketch(b.sketch(m)?.percentile(percentile)?),
+        Metric::SilentSecs => {
+            if b.gaps.count() == 0 {
+                return None;
+            }
+            b.gaps.percentile(percentile)?
+        }
+        _ => return None,
+    };
+    Some((p * factor + offset).max(floor))
+}
+
+/// Profile for sharing baselines: vendor, labels and roles.
+fn baseline_profile(d: &Device) -> Option<u64> {
+    let p = profile_key(d.vendor.as_deref(), &d.labels)?;
+    Some(stable_hash(&[&p.to_be_bytes(), &d.roles.0.to_be_bytes()]))
+}
+
+fn fact_key(k: FactKind) -> &'static str {
+    match k {
+        FactKind::ModbusVendor => "modbus_vendor",
+        FactKind::ModbusProductCode => "modbus_product_code",
+        FactKind::ModbusRevision => "modbus_revision",
+        FactKind::ModbusVendorUrl => "modbus_vendor_url",
+        FactKind::ModbusProductName => "modbus_product_name",
+        FactKind::ModbusModelName => "modbus_model_name",
+        FactKind::ModbusUnitId => "modbus_unit_id",
+        FactKind::BacnetDeviceInstance => "bacnet_device_instance",
+        FactKind::BacnetVendorId => "bacnet_vendor_id",
+        FactKind::BacnetVendorName => "bacnet_vendor_name",
+        FactKind::BacnetObjectName => "bacnet_object_name",
+        FactKind::BacnetModelName => "bacnet_model_name",
+        FactKind::BacnetFirmwareRevision => "bacnet_firmware_revision",
+        FactKind::BacnetApplicationSoftwareVersion => "bacnet_application_software_version",
+        FactKind::MqttClientId => "mqtt_client_id",
+        FactKind::MqttUsername => "mqtt_username",
+        FactKind::MqttBrokerProduct => "mqtt_broker_product",
+        FactKind::OpcuaApplicationUri => "opcua_application_uri",
+        FactKind::OpcuaProductUri => "opcua_product_uri",
+        FactKind::OpcuaApplicationName => "opcua_application_name",
+        FactKind::OpcuaCertificateThumbprint => "opcua_certificate_thumbprint",
+        FactKind::AmqpProduct => "amqp_product",
+        FactKind::AmqpVersion => "amqp_version",
+        FactKind::AmqpPlatform => "amqp_platform",
+        FactKind::AmqpContainerId => "amqp_container_id",
+        FactKind::AmqpVirtualHost => "amqp_virtual_host",
+    }
+}
+
+/// Modbus function codes that change the process or probe the device.
+fn modbus_control(fc: u8) -> bool {
+    matches!(fc, 5 | 6 | 8 | 15 | 16 | 21 | 22 | 23 | 43)
+}
+
+/// BACnet confirmed services that change a device.
+fn bacnet_control(service: u8) -> bool {
+    matches!(service, 7 | 8 | 9 | 10 | 11 | 15 | 16 | 17 | 20)
+}
+
+/// OPC-UA requests that change the server: Write, Call, AddNodes, DeleteNodes, AddReferences,
+/// DeleteReferences, HistoryUpdate.
+fn opcua_control(type_id: u32) -> bool {
+    matches!(type_id, 673 | 712 | 488 | 500 | 494 | 506 | 700)
+}
+
+impl<S: AlertSink> Site<S> {
+    pub fn new(cfg: SiteConfig, rules: Vec<Rule>, sink: S) -> Site<S> {
+        let mut engine = Engine::new(rules, cfg.engine);
+        engine.learning = true;
+        Site {
+            inv: Inventory::new(cfg.site.clone(), cfg.max_devices),
+            graph: Graph::new(cfg.max_edges),
+            dev: Vec::new(),
+            engine,
+            sink,
+            learning: true,
+            cfg,
+            stats: SiteStats::default(),
+            learned_ext: HashSet::new(),
+            learned_ext_names: HashSet::new(),
+            learned_ext_profile: HashSet::new(),
+            learned_profile_edges: HashSet::new(),
+            learned_services: HashSet::new(),
+            profile_base: HashMap::new(),
+            contacted: HashSet::new(),
+            dhcp_pending: HashMap::new(),
+            now: 0,
+            last_silence: 0,
+        }
+    }
+
+    /// Start from what an earlier run learned.
+    pub fn restore(&mut self, l: Learned) {
+        self.inv = Inventory::from_devices(self.cfg.site.clone(), self.cfg.max_devices, l.devices);
+        for (ip, n) in l.dns {
+            self.inv.dns.insert(ip, n);
+        }
+        self.graph = Graph::from_edges(self.cfg.max_edges, l.edges);
+        self.dev = l
+            .baselines
+            .into_iter()
+            .map(|base| DevState {
+                base,
+                alarm: [f64::INFINITY; N_BMETRIC],
+                ..DevState::default()
+            })
+            .collect();
+        self.sync_dev();
+        self.learned_ext = l.external.into_iter().collect();
+        self.learned_ext_names = l.external_names.into_iter().collect();
+        self.engine.learned = l.suppressed.into_iter().collect();
+        if l.learning_done {
+            self.protect();
+        }
+    }
+
+    /// What learning produced, for the state directory.
+    pub fn learned(&self) -> Learned {
+        Learned {
+            format: LEARNED_FORMAT,
+            learning_done: !self.learning,
+            window_ns: self.cfg.window_ns,
+            devices: self.inv.devices.clone(),
+            edges: self.graph.edges.clone(),
+            baselines: self.dev.iter().map(|d| d.base.clone()).collect(),
+            external: self.learned_ext.iter().copied().collect(),
+            external_names: self.learned_ext_names.iter().cloned().collect(),
+            suppressed: self.engine.learned.iter().copied().collect(),
+            dns: self.inv.dns.iter().map(|(a, b)| (*a, b.clone())).collect(),
+        }
+    }
+
+    /// Switch to learning: what is seen from now on is normal.
+    pub fn learn(&mut self) {
+        self.learning = true;
+        self.engine.learning = true;
+    }
+
+    /// Switch to protection: freeze what was learned and derive what siblings share.
+    pub fn protect(&mut self) {
+        let now = self.now;
+        if self.learning {
+            for s in &mut self.dev {
+                if s.win.active() {
+                    s.base.record(&s.win.closed());
+                }
+                s.win = Window {
+                    idx: now / self.cfg.window_ns.max(1),
+                    ..Window::default()
+                };
+            }
+        }
+        self.learning = false;
+        self.engine.learning = false;
+        self.profile_base.clear();
+        for (i, d) in self.inv.live() {
+            if let (Some(p), Some(s)) = (baseline_profile(d), self.dev.get(i as usize)) {
+                self.profile_base.entry(p).or_default().merge(&s.base);
+            }
+        }
+        self.learned_profile_edges.clear();
+        self.learned_services.clear();
+        for e in self.graph.edges.iter().filter(|e| e.learned) {
+            let k = e.key;
+            let (c, s) = (self.inv.canon(k.client), self.inv.canon(k.server));
+            self.learned_services.insert((s, k.port));
+            if let Some(p) = self
+                .inv
+                .get(c)
+                .and_then(|d| profile_key(d.vendor.as_deref(), &d.labels))
+            {
+                self.learned_profile_edges
+                    .insert((p, s, k.ip_proto, k.port));
+            }
+        }
+        self.learned_ext_profile.clear();
+        for (d, ip) in &self.learned_ext {
+            if let Some(p) = self
+                .inv
+                .get(*d)
+                .and_then(|x| profile_key(x.vendor.as_deref(), &x.labels))
+            {
+                self.learned_ext_profile.insert((p, *ip));
+            }
+        }
+        for s in &mut self.dev {
+            s.alarm = [f64::INFINITY; N_BMETRIC];
+        }
+        self.contacted.clear();
+    }
+
+    fn sync_dev(&mut self) {
+        while self.dev.len() < self.inv.devices.len() {
+            self.dev.push(DevState {
+                alarm: [f64::INFINITY; N_BMETRIC],
+                ..DevState::default()
+            });
+        }
+        for (from, into) in std::mem::take(&mut self.inv.merges) {
+            self.graph.merge_device(from, into);
+            let b = self.dev.get(from as usize).map(|s| s.base.clone());
+            if let (Some(b), Some(t)) = (b, self.dev.get_mut(into as usize)) {
+                t.base.merge(&b);
+            }
+            let moved: Vec<_> = self
+                .learned_ext
+                .iter()
+                .filter(|(d, _)| *d == from)
+                .copied()
+                .collect();
+            for (_, ip) in moved {
+                self.learned_ext.insert((into, ip));
+            }
+        }
+    }
+
+    fn canon(&self, n: u32) -> Option<DevIdx> {
+        idx(n).map(|d| self.inv.canon(d))
+    }
+
+    fn party(&self, ip: IpAddr, port: Option<u16>, dev: Option<DevIdx>) -> Party {
+        Party { ip, port, dev }
+    }
+
+    /// Hand an observation to the engine.
+    fn observe(&mut self, o: Obs<'_>) {
+        let Site {
+            engine,
+            inv,
+            dev,
+            profile_base,
+            sink,
+            ..
+        } = self;
+        engine.observe(
+            &o,
+            inv,
+            &|r, d| base_threshold(dev, inv, profile_base, r, d),
+            sink,
+        );
+    }
+
+    fn obs<'a>(
+        &self,
+        metric: Metric,
+        actor: Option<Party>,
+        target: Option<Party>,
+        value: Val,
+        s: (u64, u64, usize, u8),
+        detail: &'a str,
+    ) -> Obs<'a> {
+        Obs {
+            metric,
+            actor,
+            target,
+            value,
+            elem: 0,
+            ts_ns: s.0,
+            frame: s.1,
+            source: s.2,
+            ip_proto: s.3,
+            app: None,
+            detail,
+        }
+    }
+
+    /// Add a packet to a device's window, closing the window when packet time left it.
+    fn count(&mut self, d: DevIdx, out: bool, len: f64, s: &Seen<'_>, peer: Party) {
+        let w = self.cfg.window_ns.max(1);
+        let wi = s.ts_ns / w;
+        let learning = self.learning;
+        let Some(st) = self.dev.get_mut(d as usize) else {
+            return;
+        };
+        if st.win.idx != wi {
+            let closed = st.win.closed();
+            let was_active = st.win.active();
+            st.win = Window {
+                idx: wi,
+                ..Window::default()
+            };
+            if was_active {
+                if learning {
+                    st.base.record(&closed);
+                } else {
+                    self.window_closed(d, &closed, s);
+                }
+            }
+            if !self.learning {
+                self.set_alarms(d);
+            }
+        }
+        let Some(st) = self.dev.get_mut(d as usize) else {
+            return;
+        };
+        let (bm, pm) = if out {
+            (BMetric::BytesOut, BMetric::PacketsOut)
+        } else {
+            (BMetric::BytesIn, BMetric::PacketsIn)
+        };
+        st.win.v[bm.idx()] += len;
+        st.win.v[pm.idx()] += 1.0;
+        if out {
+            if learning && st.last_tx_ns != 0 {
+                let gap = s.ts_ns.saturating_sub(st.last_tx_ns);
+                if gap > 1_000_000_000 {
+                    st.base.gaps.add(gap as f64 / 1e9);
+                }
+            }
+            st.last_tx_ns = s.ts_ns;
+        }
+        let mut crossed = [None, None];
+        for (slot, m) in crossed.iter_mut().zip([bm, pm]) {
+            let v = st.win.v[m.idx()];
+            if v > st.alarm[m.idx()] {
+                st.alarm[m.idx()] = f64::INFINITY;
+                *slot = Some((m, v));
+            }
+        }
+        for (m, v) in crossed.into_iter().flatten() {
+            let me = Party {
+                ip: if out { s.src } else { s.dst },
+                port: None,
+                dev: Some(d),
+            };
+            // The device is the actor of what it sends and the target of what it receives.
+            let (actor, target) = if out {
+                (Some(me), Some(peer))
+            } else {
+                (Some(peer), Some(me))
+            };
+            let o = self.obs(
+                Metric::Base(m),
+                if out { actor } else { target },
+                if out { target } else { actor },
+                Val::Set(v),
+                (s.ts_ns, s.frame, s.source, s.ip_proto),
+                m.name(),
+            );
+            self.observe(o);
+        }
+    }
+
+    /// Alarm levels of the live baseline metrics for a device's new window: the lowest
+    /// threshold among the rules reading each.
+    fn set_alarms(&mut self, d: DevIdx) {
+        let mut alarm = [f64::INFINITY; N_BMETRIC];
+        for m in BMetric::ALL {
+            for r in self.engine.rules_for(Metric::Base(m)) {
+                let t = match r.threshold {
+                    Threshold::Above(v) => Some(v),
+                    Threshold::Baseline { .. } => {
+                        base_threshold(&self.dev, &self.inv, &self.profile_base, r, Some(d))
+                    }
+                };
+                if let Some(t) = t {
+                    alarm[m.idx()] = alarm[m.idx()].min(t);
+                }
+            }
+        }
+        if let Some(st) = self.dev.get_mut(d as usize) {
+            st.alarm = alarm;
+        }
+    }
+
+    /// A device's window closed in protection: metrics judged on the whole window (the
+    /// producer/consumer ratio, distinct counts, connections).
+    fn window_closed(&mut self, d: DevIdx, v: &[f64; N_BMETRIC], s: &Seen<'_>) {
+        let ip = self
+            .inv
+            .get(d)
+            .and_then(|x| x.ips.last().map(|a| a.addr))
+            .unwrap_or(s.src);
+        let me = Some(Party {
+            ip,
+            port: None,
+            dev: Some(d),
+        });
+        for m in [
+            BMetric::PcRatio,
+            BMetric::DistinctPeers,
+            BMetric::DistinctPorts,
+            BMetric::ConnectionsOut,
+            BMetric::ConnectionsIn,
+        ] {
+            if !self.engine.wants(Metric::Base(m)) {
+                continue;
+            }
+            if m == BMetric::PcRatio && v[BMetric::BytesOut.idx()] + v[BMetric::BytesIn.idx()] < 1.0
+            {
+                continue;
+            }
+            let o = self.obs(
+                Metric::Base(m),
+                me,
+                None,
+                Val::Set(v[m.idx()]),
+                (s.ts_ns, s.frame, s.source, 0),
+                m.name(),
+            );
+            self.observe(o);
+        }
+    }
+
+    fn dhcp(&mut self, s: &Seen<'_>) {
+        let Some(m) = edgetap_dissectors::names::dhcp(s.payload) else {
+            return;
+        };
+        self.stats.dhcp += 1;
+        let text = |b: Option<&[u8]>| {
+            b.and_then(|b| std::str::from_utf8(b).ok())
+                .map(|t| t.trim_matches(char::from(0)).to_string())
+                .filter(|t| !t.is_empty())
+        };
+        match m.message_type {
+            Some(1) | Some(3) | Some(8) => {
+                if let Some(mac) = m.chaddr {
+                    let entry = (text(m.hostname), text(m.vendor_class));
+                    if self.dhcp_pending.len() < MAX_DHCP_PENDING
+                        || self.dhcp_pending.contains_key(&mac)
+                    {
+                        self.dhcp_pending.insert(mac, entry);
+                    }
+                }
+            }
+            Some(5) => {
+                if let Some(srv) = self.inv.resolve(s.src, s.macs.0, s.ts_ns, true) {
+                    self.inv.add_role(srv, Role::DhcpServer);
+                }
+                let Some(mac) = m.chaddr else { return };
+                let yi = IpAddr::V4(m.yiaddr);
+                let Some(d) = self.inv.resolve(yi, Some(mac), s.ts_ns, true) else {
+                    return;
+                };
+                self.inv.bind_ip(d, yi, s.ts_ns);
+                let (host, vendor) = self.dhcp_pending.remove(&mac).unwrap_or((None, None));
+                let host = host.or_else(|| text(m.hostname));
+                let fl = (s.flow.map_or(0, |f| f.id), s.frame);
+                if let Some(h) = host {
+                    self.inv.fact(d, "dhcp_hostname", &h, s.ts_ns, fl);
+                }
+                if let Some(v) = vendor.or_else(|| text(m.vendor_class)) {
+                    self.inv.fact(d, "dhcp_vendor_class", &v, s.ts_ns, fl);
+                }
+                self.sync_dev();
+            }
+            _ => {}
+        }
+    }
+
+    fn dns(&mut self, s: &Seen<'_>) {
+        let mut answers: Vec<(String, IpAddr)> = Vec::new();
+        edgetap_dissectors::names::dns_answers(s.payload, &mut |name, ip| {
+            if answers.len() < 32 {
+                answers.push((name.to_string(), ip));
+            }
+        });
+        if answers.is_empty() {
+            return;
+        }
+        if s.sport == 53 {
+            if let Some(d) = self.inv.resolve(s.src, s.macs.0, s.ts_ns, true) {
+                self.inv.add_role(d, Role::DnsServer);
+            }
+        }
+        for (name, ip) in answers {
+            self.stats.dns_answers += 1;
+            self.inv.dns_name(ip, &name);
+        }
+        self.sync_dev();
+    }
+
+    /// A new connection attempt (a TCP SYN, a UDP flow's first datagram).
+    fn new_connection(
+        &mut self,
+        s: &Seen<'_>,
+        fl: &SeenFlow,
+        note: &mut FlowNote,
+        c: Option<DevIdx>,
+        sv: Option<DevIdx>,
+    ) {
+        let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
+        let actor = self.party(s.src, Some(s.sport), c);
+        let target = self.party(s.dst, Some(s.dport), sv);
+        if let Some(d) = c {
+            if let Some(st) = self.dev.get_mut(d as usize) {
+                st.win.v[BMetric::ConnectionsOut.idx()] += 1.0;
+                st.win.peers.add(h32(&[&ip_bytes(s.dst)]));
+                st.win
+                    .ports
+                    .add(u32::from(s.dport) | (u32::from(s.ip_proto) << 16));
+            }
+        }
+        if let Some(d) = sv {
+            if let Some(st) = self.dev.get_mut(d as usize) {
+                st.win.v[BMetric::ConnectionsIn.idx()] += 1.0;
+            }
+        }
+        if self.learning {
+            if let Some(d) = c {
+                if self.inv.is_internal(s.src) && !self.inv.is_internal(s.dst) {
+                    self.learned_ext.insert((d, s.dst));
+                    if let Some(n) = self.inv.dns.get(&s.dst).cloned() {
+                        self.learned_ext_names.insert((d, n));
+                    }
+                }
+            }
+            return;
+        }
+        let dst_h = stable_hash(&[&ip_bytes(s.dst)]);
+        if self.engine.wants(Metric::FanoutHosts) {
+            let mut o = self.obs(
+                Metric::FanoutHosts,
+                Some(actor),
+                Some(target),
+                Val::Add(1.0),
+                at,
+                "",
+            );
+            o.elem = dst_h;
+            self.observe(o);
+        }
+        if self.engine.wants(Metric::FanoutPorts) {
+            let mut o = self.obs(
+                Metric::FanoutPorts,
+                Some(actor),
+                Some(target),
+                Val::Add(1.0),
+                at,
+                "",
+            );
+            o.elem = dst_h ^ (u64::from(s.dport) << 40) ^ u64::from(s.ip_proto);
+            self.observe(o);
+        }
+        if s.ip_proto == 6 {
+            let open = sv
+                .and_then(|d| self.dev.get(d as usize))
+                .is_some_and(|st| st.open_ports.contains(&s.dport));
+            if open {
+                let o = self.obs(
+                    Metric::SynIn,
+                    Some(actor),
+                    Some(target),
+                    Val::Add(1.0),
+                    at,
+                    "",
+                );
+                self.observe(o);
+            }
+        }
+        if sv.is_some() && self.engine.wants(Metric::DistinctSourcesIn) {
+            let mut o = self.obs(
+                Metric::DistinctSourcesIn,
+                Some(actor),
+                Some(target),
+                Val::Add(1.0),
+                at,
+                "",
+            );
+            o.elem = stable_hash(&[&ip_bytes(s.src)]);
+            self.observe(o);
+        }
+        // First contact of an internal device with an external destination.
+        if let Some(d) = c {
+            if self.inv.is_internal(s.src) && !self.inv.is_internal(s.dst) {
+                let name = self.inv.dns.get(&s.dst).cloned();
+                let profile = self
+                    .inv
+                    .get(d)
+                    .and_then(|x| profile_key(x.vendor.as_deref(), &x.labels));
+                let known = self.learned_ext.contains(&(d, s.dst))
+                    || profile.is_some_and(|p| self.learned_ext_profile.contains(&(p, s.dst)))
+                    || name
+                        .as_ref()
+                        .is_some_and(|n| self.learned_ext_names.contains(&(d, n.clone())));
+                if !known {
+                    note.flags |= F_NEWEXT;
+                    if !self.contacted.contains(&(d, s.dst)) {
+                        if self.contacted.len() < MAX_CONTACTED {
+                            self.contacted.insert((d, s.dst));
+                        } else {
+                            self.stats.contacted_dropped += 1;
+                        }
+                        self.stats.new_external += 1;
+                        let detail = match &name {
+                            Some(n) => format!("{} ({n})", s.dst),
+                            None => s.dst.to_string(),
+                        };
+                        let mut o = self.obs(
+                            Metric::NewExternalDestination,
+                            Some(actor),
+                            Some(target),
+                            Val::Add(1.0),
+                            at,
+                            &detail,
+                        );
+                        o.app = fl.proto;
+                        self.observe(o);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A connection attempt failed: refused (RST to a SYN) or unanswered (SYN retransmitted),
+    /// or ICMP said unreachable.
+    fn failed(&mut self, s: &Seen<'_>, actor: Party, target: Party, why: &str) {
+        if self.learning {
+            return;
+        }
+        let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
+        let o = self.obs(
+            Metric::FailedConnections,
+            Some(actor),
+            Some(target),
+            Val::Add(1.0),
+            at,
+            why,
+        );
+        self.observe(o);
+        if let (Some(d), Some(port)) = (target.dev, target.port) {
+            if self.learned_services.contains(&(d, port)) {
+                let o = self.obs(
+                    Metric::ServiceRefused,
+                    Some(actor),
+                    Some(target),
+                    Val::Add(1.0),
+                    at,
+                    why,
+                );
+                self.observe(o);
+            }
+        }
+    }
+
+    /// A connection was established (or a datagram exchange seen): its edge of the graph.
+    fn establish(
+        &mut self,
+        s: &Seen<'_>,
+        fl: &SeenFlow,
+        note: &mut FlowNote,
+        c: DevIdx,
+        sv: DevIdx,
+    ) {
+        let key = EdgeKey {
+            client: c,
+            server: sv,
+            ip_proto: s.ip_proto,
+            port: fl.server.1,
+        };
+        let learning = self.learning;
+        let Some((e, created)) = self.graph.get_or_insert(key, fl.proto, s.ts_ns, learning) else {
+            return;
+        };
+        note.edge = e + 1;
+        if let Some(edge) = self.graph.get_mut(e) {
+            edge.flows += 1;
+        }
+        if !created || learning {
+            return;
+        }
+        let profile = self
+            .inv
+            .get(c)
+            .and_then(|x| profile_key(x.vendor.as_deref(), &x.labels));
+        if profile.is_some_and(|p| {
+            self.learned_profile_edges
+                .contains(&(p, sv, s.ip_proto, fl.server.1))
+        }) {
+            // A sibling of a known kind doing what its siblings do.
+            if let Some(edge) = self.graph.get_mut(e) {
+                edge.learned = true;
+            }
+            return;
+        }
+        self.stats.new_edges += 1;
+        let detail = format!(
+            "{} -> {} {}/{}",
+            self.inv.get(c).map_or_else(String::new, Device::label),
+            self.inv.get(sv).map_or_else(String::new, Device::label),
+            if s.ip_proto == 6 { "tcp" } else { "udp" },
+            fl.server.1
+        );
+        let before = self.engine.stats.alerts;
+        let mut o = self.obs(
+            Metric::NewEdge,
+            Some(self.party(fl.client.0, Some(fl.client.1), Some(c))),
+            Some(self.party(fl.server.0, Some(fl.server.1), Some(sv))),
+            Val::Add(1.0),
+            (s.ts_ns, s.frame, s.source, s.ip_proto),
+            &detail,
+        );
+        o.app = fl.proto;
+        self.observe(o);
+        if self.engine.stats.alerts != before {
+            if let Some(edge) = self.graph.get_mut(e) {
+                edge.alerted = true;
+            }
+        }
+    }
+
+    fn icmp(&mut self, s: &Seen<'_>, ty: u8) {
+        let v6 = s.src.is_ipv6();
+        let (echo_req, echo_rep, unreach) = if v6 { (128, 129, 1) } else { (8, 0, 3) };
+        let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
+        if ty == echo_rep || ty == unreach {
+            // The sender answered: it exists.
+            self.inv.resolve(s.src, s.macs.0, s.ts_ns, true);
+            self.sync_dev();
+        }
+        if self.learning {
+            return;
+        }
+        let a = self.inv.resolve(s.src, s.macs.0, s.ts_ns, false);
+        let t = self.inv.resolve(s.dst, s.macs.1, s.ts_ns, false);
+        let actor = self.party(s.src, None, a);
+        let target = self.party(s.dst, None, t);
+        if ty == echo_req && self.engine.wants(Metric::IcmpSweep) {
+            {
+                let mut o = self.obs(
+                    Metric::IcmpSweep,
+                    Some(actor),
+                    Some(target),
+                    Val::Add(1.0),
+                    at,
+                    "",
+                );
+                o.elem = stable_hash(&[&ip_bytes(s.dst)]);
+                self.observe(o);
+            }
+        }
+        if t.is_some() && self.engine.wants(Metric::IcmpIn) {
+            let o = self.obs(
+                Metric::IcmpIn,
+                Some(actor),
+                Some(target),
+                Val::Add(1.0),
+                at,
+                "",
+            );
+            self.observe(o);
+        }
+        if ty == unreach {
+            // The original sender is the destination of the ICMP message.
+            self.failed(s, target, actor, "icmp unreachable");
+        }
+    }
+
+    /// Silence checks, every 10 s of packet time.
+    fn silence(&mut self, now: u64) {
+        if self.learning || !self.engine.wants(Metric::SilentSecs) {
+            return;
+        }
+        let mut due = Vec::new();
+        for (i, d) in self.inv.live() {
+            let Some(st) = self.dev.get(i as usize) else {
+                continue;
+            };
+            if st.base.windows == 0 || st.base.gaps.count() == 0 || st.last_tx_ns == 0 {
+                continue;
+            }
+            let silent = now.saturating_sub(st.last_tx_ns) as f64 / 1e9;
+            if silent > 1.0 {
+                if let Some(ip) = d.ips.last() {
+                    due.push((i, ip.addr, silent));
+                }
+            }
+        }
+        for (i, ip, silent) in due {
+            let target = self.party(ip, None, Some(i));
+            let o = self.obs(
+                Metric::SilentSecs,
+                None,
+                Some(target),
+                Val::Set(silent),
+                (now, 0, 0, 0),
+                "silent",
+            );
+            self.observe(o);
+        }
+    }
+
+    fn pdu_ops(&mut self, ctx: &Ctx, c: Option<DevIdx>, sv: Option<DevIdx>, pdu: &Pdu<'_>) {
+        let Some(e) = idx(ctx.note.edge) else { return };
+        let learning = self.learning;
+        let ts = ctx.ts_ns;
+        let Some(edge) = self.graph.get_mut(e) else {
+            return;
+        };
+        edge.app = edge.app.or(Some(pdu.proto()));
+        let r = match pdu {
+            Pdu::Modbus(m) => {
+                if m.kind != edgetap_dissectors::modbus::Kind::Request {
+                    return;
+                }
+                let (addr, qty) = match (m.write_address, m.write_quantity) {
+                    (Some(a), Some(q)) => (Some(a), Some(q)),
+                    _ => (m.address, m.quantity.or(m.address.map(|_| 1))),
+                };
+                let range = addr.map(|a| (a, a.saturating_add(qty.unwrap_or(1).max(1) - 1)));
+                let (fc, unit) = (m.function_code, m.unit_id);
+                let ctl = modbus_control(fc);
+                let code = (u32::from(unit) << 16) | u32::from(fc);
+                edge.op(code, None, range, ctl, ts, learning, || {
+                    format!("modbus fc {fc} unit {unit}")
+                })
+                .map(|l| (l, ctl, Detail::Modbus(fc, unit, range)))
+            }
+            Pdu::Bacnet(b) => {
+                let (Some(t), Some(sv_)) = (b.apdu_type, b.service) else {
+                    return;
+                };
+                if t > 1 {
+                    return;
+                }
+                let ctl = t == 0 && bacnet_control(sv_);
+                let name = b.service_name;
+                let code = (u32::from(t) << 8) | u32::from(sv_);
+                edge.op(code, None, None, ctl, ts, learning, || {
+                    Detail::Bacnet(sv_, name).to_string()
+                })
+                .map(|l| (l, ctl, Detail::Bacnet(sv_, name)))
+            }
+            Pdu::Mqtt(m) => {
+                let topic = m.topic.as_ref().and_then(|t| t.as_str());
+                if m.packet_type != 3 && m.packet_type != 8 {
+                    return;
+                }
+                let kind = if m.packet_type == 3 {
+                    "publish"
+                } else {
+                    "subscribe"
+                };
+                edge.op(
+                    u32::from(m.packet_type),
+                    topic,
+                    None,
+                    false,
+                    ts,
+                    learning,
+                    || format!("mqtt {kind}"),
+                )
+                .map(|l| (l, false, Detail::None))
+            }
+            Pdu::Opcua(o) => {
+                let Some(id) = o.service_type_id else { return };
+                let name = o.service.unwrap_or("service");
+                if !name.ends_with("Request") {
+                    return;
+                }
+                let ctl = opcua_control(id);
+                edge.op(id, None, None, ctl, ts, learning, || {
+                    format!("opcua {name}")
+                })
+                .map(|l| (l, ctl, Detail::Opcua(name)))
+            }
+            Pdu::Amqp(a) => {
+                let Some(method) = a.method else { return };
+                let code = (u32::from(a.class_id.unwrap_or(0)) << 16)
+                    | u32::from(a.method_id.unwrap_or(0))
+                    | u32::from(a.performative.is_some()) << 31;
+                edge.op(code, None, None, false, ts, learning, || {
+                    format!("amqp {method}")
+                })
+                .map(|l| (l, false, Detail::None))
+            }
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        if let Some((false, true, what)) = r {
+            let what = what.to_string();
+            self.stats.unlearned_control += 1;
+            let actor = self.party(ctx.client.0, Some(ctx.client.1), c);
+            let target = self.party(ctx.server.0, Some(ctx.server.1), sv);
+            let mut o = self.obs(
+                Metric::UnlearnedControl,
+                Some(actor),
+                Some(target),
+                Val::Add(1.0),
+                (
+                    ctx.ts_ns,
+                    ctx.frame,
+                    ctx.source,
+                    6 + 11 * u8::from(pdu.proto() == Proto::Bacnet),
+                ),
+                &what,
+            );
+            o.app = Some(pdu.proto());
+            self.observe(o);
+            if let Some(edge) = self.graph.get_mut(e) {
+                edge.alerted = true;
+            }
+        }
+    }
+}
+
+/// An operation, described only when an alert needs the words (no allocation per PDU).
+enum Detail {
+    None,
+    Modbus(u8, u8, Option<(u16, u16)>),
+    Bacnet(u8, Option<&'static str>),
+    Opcua(&'static str),
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Detail::None => Ok(()),
+            Detail::Modbus(fc, unit, r) => {
+                write!(f, "modbus fc {fc} unit {unit}")?;
+                match r {
+                    Some((a, b)) if a == b => write!(f, " register {a}"),
+                    Some((a, b)) => write!(f, " registers {a}-{b}"),
+                    None => Ok(()),
+                }
+            }
+            Detail::Bacnet(_, Some(n)) => write!(f, "bacnet {n}"),
+            Detail::Bacnet(s, None) => write!(f, "bacnet service {s}"),
+            Detail::Opcua(n) => write!(f, "opcua {n}"),
+        }
+    }
+}
+
+impl<S: AlertSink> Output for Site<S> {
+    fn seen(&mut self, s: &Seen<'_>, note: &mut FlowNote) {
+        self.now = s.ts_ns;
+        self.stats.packets += 1;
+        let Some(fl) = s.flow else {
+            if let Some((ty, _)) = s.icmp {
+                if let Some(m) = s.macs.0 {
+                    self.inv.note_mac(m, s.src);
+                }
+                self.icmp(s, ty);
+            }
+            return;
+        };
+        let to_server = fl.dir == Direction::ToServer;
+        let bit = if to_server { F_MAC_C } else { F_MAC_S };
+        if note.flags & bit == 0 {
+            note.flags |= bit;
+            if let Some(m) = s.macs.0 {
+                self.inv.note_mac(m, s.src);
+            }
+        }
+        if s.ip_proto == 17 {
+            if matches!((s.sport, s.dport), (67, 68) | (68, 67)) {
+                self.dhcp(s);
+            } else if s.sport == 53 || s.sport == 5353 {
+                self.dns(s);
+            }
+        }
+        // Devices: the sender is proven when it answers (the server) or when it sends after
+        // the server did (the client): spoofed sources never are.
+        if to_server {
+            if note.client_dev == 0 {
+                let proven = fl.packets[1] > 0;
+                if let Some(d) = self.inv.resolve(s.src, s.macs.0, s.ts_ns, proven) {
+                    note.client_dev = d + 1;
+                }
+            }
+            if note.server_dev == 0 {
+                if let Some(d) = self.inv.resolve(s.dst, s.macs.1, s.ts_ns, false) {
+                    note.server_dev = d + 1;
+                }
+            }
+        } else {
+            if note.server_dev == 0 {
+                if let Some(d) = self.inv.resolve(s.src, s.macs.0, s.ts_ns, true) {
+                    note.server_dev = d + 1;
+                }
+            }
+            if note.client_dev == 0 {
+                if let Some(d) = self.inv.resolve(s.dst, s.macs.1, s.ts_ns, false) {
+                    note.client_dev = d + 1;
+                }
+            }
+        }
+        if self.dev.len() < self.inv.devices.len() || !self.inv.merges.is_empty() {
+            self.sync_dev();
+        }
+        let c = self.canon(note.client_dev);
+        let sv = self.canon(note.server_dev);
+        let (tx, rx, tx_ip, rx_ip) = if to_server {
+            (c, sv, fl.client, fl.server)
+        } else {
+            (sv, c, fl.server, fl.client)
+        };
+        // Device volumes count application bytes (TCP/UDP payload): what a device sends, not
+        // the handshakes a flood makes it answer.
+        let len = s.payload.len() as f64;
+        if let Some(d) = tx {
+            let peer = self.party(rx_ip.0, Some(rx_ip.1), rx);
+            self.count(d, true, len, s, peer);
+        }
+        if let Some(d) = rx {
+            let peer = self.party(tx_ip.0, Some(tx_ip.1), tx);
+            self.count(d, false, len, s, peer);
+        }
+        if let Some(e) = idx(note.edge).and_then(|e| self.graph.get_mut(e)) {
+            let i = fl.dir.index();
+            if let (Some(p), Some(b)) = (e.packets.get_mut(i), e.bytes.get_mut(i)) {
+                *p += 1;
+                *b += u64::from(s.wire_len);
+            }
+            e.last_ns = s.ts_ns;
+            let w = self.cfg.window_ns.max(1);
+            let wi = s.ts_ns / w;
+            if e.win.0 != wi {
+                if self.learning && e.win.1 != [0, 0] {
+                    for (k, v) in e.win.1.iter().enumerate() {
+                        if let Some(sk) = e.base.get_mut(k) {
+                            sk.add(*v as f64);
+                        }
+                    }
+                }
+                e.win = (wi, [0, 0]);
+            }
+            if let Some(b) = e.win.1.get_mut(i) {
+                *b += u64::from(s.wire_len);
+            }
+        }
+        let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
+        if let Some(f) = s.tcp {
+            if f.syn && !f.ack && to_server {
+                if fl.packets[0] == 1 {
+                    self.new_connection(s, &fl, note, c, sv);
+                } else if fl.packets[1] == 0 && note.flags & F_FAILED == 0 {
+                    note.flags |= F_FAILED;
+                    let a = self.party(s.src, Some(s.sport), c);
+                    let t = self.party(s.dst, Some(s.dport), sv);
+                    self.failed(s, a, t, "syn unanswered");
+                }
+            } else if f.syn && f.ack && !to_server {
+                note.flags |= F_SYNACK;
+                if let Some(st) = sv.and_then(|d| self.dev.get_mut(d as usize)) {
+                    if !st.open_ports.contains(&s.sport) && st.open_ports.len() < MAX_OPEN_PORTS {
+                        st.open_ports.push(s.sport);
+                    }
+                }
+            } else if f.rst
+                && !to_server
+                && note.flags & (F_SYNACK | F_EST | F_FAILED) == 0
+                && fl.packets[0] > 0
+            {
+                note.flags |= F_FAILED;
+                let a = self.party(s.dst, Some(s.dport), c);
+                let t = self.party(s.src, Some(s.sport), sv);
+                self.failed(s, a, t, "refused");
+            }
+            let establishes = to_server
+                && f.ack
+                && !f.rst
+                && !f.syn
+                && fl.packets[1] > 0
+                && note.flags & (F_EST | F_FAILED) == 0;
+            if establishes {
+                note.flags |= F_EST;
+                // The client sent after the server answered: it exists.
+                let c = match c {
+                    Some(c) => Some(c),
+                    None => {
+                        let d = self.inv.resolve(s.src, s.macs.0, s.ts_ns, true);
+                        if let Some(d) = d {
+                            note.client_dev = d + 1;
+                            self.sync_dev();
+                        }
+                        d
+                    }
+                };
+                if let (Some(c), Some(sv)) = (c, sv) {
+                    self.establish(s, &fl, note, c, sv);
+                }
+            }
+        } else if s.ip_proto == 17 {
+            if fl.new && to_server {
+                self.new_connection(s, &fl, note, c, sv);
+            }
+            if to_server && sv.is_some() && !self.learning && self.engine.wants(Metric::UdpIn) {
+                let a = self.party(s.src, Some(s.sport), c);
+                let t = self.party(s.dst, Some(s.dport), sv);
+                let o = self.obs(Metric::UdpIn, Some(a), Some(t), Val::Add(1.0), at, "");
+                self.observe(o);
+            }
+            if note.flags & F_EST == 0 {
+                if let (Some(c), Some(sv)) = (c, sv) {
+                    note.flags |= F_EST;
+                    self.establish(s, &fl, note, c, sv);
+                }
+            }
+        }
+        if note.flags & F_NEWEXT != 0 && to_server && !self.learning {
+            let a = self.party(s.src, Some(s.sport), c);
+            let t = self.party(s.dst, Some(s.dport), sv);
+            let mut o = self.obs(
+                Metric::NewExternalBytesOut,
+                Some(a),
+                Some(t),
+                Val::Add(len),
+                at,
+                "",
+            );
+            o.app = fl.proto;
+            self.observe(o);
+        }
+    }
+
+    fn pdu(&mut self, ctx: &Ctx, dir: Direction, pdu: &Pdu<'_>) {
+        let mut c = self.canon(ctx.note.client_dev);
+        let mut sv = self.canon(ctx.note.server_dev);
+        if c.is_none() {
+            c = self.inv.at_ip(ctx.client.0);
+        }
+        if sv.is_none() {
+            sv = self.inv.at_ip(ctx.server.0);
+        }
+        let (cr, sr) = match pdu.proto() {
+            Proto::Modbus => (Role::ModbusClient, Role::ModbusServer),
+            Proto::Bacnet => (Role::BacnetDevice, Role::BacnetDevice),
+            Proto::Mqtt => (Role::MqttClient, Role::MqttBroker),
+            Proto::Amqp => (Role::AmqpClient, Role::AmqpBroker),
+            Proto::Opcua => (Role::OpcuaClient, Role::OpcuaServer),
+        };
+        for (d, r) in [(c, cr), (sv, sr)] {
+            if let Some(d) = d {
+                if !self.inv.get(d).is_some_and(|x| x.roles.has(r)) {
+                    self.inv.add_role(d, r);
+                }
+            }
+        }
+        if dir == Direction::ToServer {
+            self.pdu_ops(ctx, c, sv, pdu);
+            if let Pdu::Mqtt(m) = pdu {
+                if m.packet_type == 1 && !self.learning && self.engine.wants(Metric::MqttConnectIn)
+                {
+                    let a = self.party(ctx.client.0, Some(ctx.client.1), c);
+                    let t = self.party(ctx.server.0, Some(ctx.server.1), sv);
+                    let mut o = self.obs(
+                        Metric::MqttConnectIn,
+                        Some(a),
+                        Some(t),
+                        Val::Add(1.0),
+                        (ctx.ts_ns, ctx.frame, ctx.source, 6),
+                        "",
+                    );
+                    o.app = Some(Proto::Mqtt);
+                    self.observe(o);
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, ctx: &Ctx, _dir: Direction, event: Event) {
+        if !self.engine.wants(Metric::DissectorEvent) {
+            return;
+        }
+        let c = self
+            .canon(ctx.note.client_dev)
+            .or_else(|| self.inv.at_ip(ctx.client.0));
+        let sv = self
+            .canon(ctx.note.server_dev)
+            .or_else(|| self.inv.at_ip(ctx.server.0));
+        let a = self.party(ctx.client.0, Some(ctx.client.1), c);
+        let t = self.party(ctx.server.0, Some(ctx.server.1), sv);
+        let ip_proto = if event.proto == Proto::Bacnet { 17 } else { 6 };
+        let mut o = self.obs(
+            Metric::DissectorEvent,
+            Some(a),
+            Some(t),
+            Val::Add(1.0),
+            (ctx.ts_ns, ctx.frame, ctx.source, ip_proto),
+            event.name,
+        );
+        o.app = Some(event.proto);
+        self.observe(o);
+    }
+
+    fn fact(&mut self, ctx: &Ctx, fact: Fact<'_>) {
+        let ip = match fact.about {
+            Side::Client => ctx.client.0,
+            Side::Server => ctx.server.0,
+        };
+        let Some(d) = self.inv.resolve(ip, None, ctx.ts_ns, true) else {
+            return;
+        };
+        let value = match fact.value {
+            FactValue::Text(t) => t.to_string(),
+            FactValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            FactValue::Number(n) => n.to_string(),
+        };
+        self.inv.fact(
+            d,
+            fact_key(fact.kind),
+            &value,
+            ctx.ts_ns,
+            (ctx.flow_id, ctx.frame),
+        );
+        self.sync_dev();
+    }
+
+    fn flow_end(&mut self, _flow: &Flow<crate::dispatch::App>) {}
+
+    fn tick(&mut self, now: u64) {
+        self.now = now;
+        let Site { engine, sink, .. } = self;
+        engine.tick(now, sink);
+        if now.saturating_sub(self.last_silence) >= 10_000_000_000 {
+            self.last_silence = now;
+            self.silence(now);
+        }
+    }
+}
