@@ -379,3 +379,96 @@ fn full_port_scan_is_one_alert_within_caps() {
     assert_eq!(r.alerts[0]["alert"]["category"], "lateral_movement");
     assert!(r.max_rss_kb < 300_000, "peak RSS {} KB", r.max_rss_kb);
 }
+
+#[test]
+fn learned_state_is_reused_by_a_later_run() {
+    let s = scenario();
+    let state = s.dir.join("state-reuse");
+    let _ = std::fs::remove_dir_all(&state);
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(edgetap())
+            .arg("replay")
+            .args(["--site-net", "10.20.0.0/16"])
+            .arg("--state")
+            .arg(&state)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+    };
+    let base = s.dir.join("base.pcap");
+    let benign = s.dir.join("benign.pcap");
+    let attacks = s.dir.join("attacks.pcap");
+    // Learn once, protecting the benign capture: silence.
+    let (alerts, _) = run(&["--learn".as_ref(), base.as_os_str(), benign.as_os_str()]);
+    assert_eq!(alerts.lines().count(), 0, "{alerts}");
+    // A later run without --learn uses what was learned: the attacks are still seen, and the
+    // learned devices and edges are not new.
+    let (alerts, err) = run(&[attacks.as_os_str()]);
+    assert!(err.contains("reusing learned state"), "{err}");
+    let cats: std::collections::BTreeSet<String> = alerts
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|a| a["alert"]["category"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(cats.len(), 8, "{cats:?}");
+    // A state directory that is not ours is refused with one clear line.
+    let foreign = s.dir.join("not-a-state-dir");
+    std::fs::create_dir_all(&foreign).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(foreign.join("edgetap.redb"), b"definitely not a database")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(edgetap())
+        .arg("replay")
+        .arg("--state")
+        .arg(&foreign)
+        .arg(&benign)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not-a-state-dir"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_rules_are_refused_with_file_and_line() {
+    let s = scenario();
+    let dir = s.dir.join("bad-rules");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("x.toml"),
+        "[[rule]]\nsid = 1\nname = \"x\"\ncategory = \"lateral_movement\"\nseverity = 2\n\
+         signature = \"s\"\nmetric = \"no_such_metric\"\nwindow = \"10s\"\nabove = 0\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(edgetap())
+        .arg("replay")
+        .arg("--rules")
+        .arg(&dir)
+        .arg(s.dir.join("benign.pcap"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("x.toml:7: unknown metric `no_such_metric`"),
+        "{err}"
+    );
+    // The shipped rules folder loads.
+    let out = Command::new(edgetap())
+        .arg("replay")
+        .arg("--rules")
+        .arg(live::repo().join("rules"))
+        .arg("--learn")
+        .arg(s.dir.join("base.pcap"))
+        .arg(s.dir.join("benign.pcap"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

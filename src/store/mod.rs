@@ -796,7 +796,7 @@ pub(crate) fn guard<T>(
     }
 }
 
-/// Set once an engine panic has been caught (see [`guard`]); for tests and diagnostics.
+/// Set once an engine panic has been caught (see `guard`); for tests and diagnostics.
 static PANICKED: AtomicBool = AtomicBool::new(false);
 
 /// Whether an engine panic has been caught and turned into an error in this process.
