@@ -17,6 +17,9 @@ use crate::pipeline::{Ctx, Output, Seen, SeenFlow};
 use edgetap_dissectors::{Direction, Event, Fact, FactKind, FactValue, Pdu, Proto, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+type FastSet<K> = HashSet<K, foldhash::fast::FixedState>;
 use std::net::IpAddr;
 
 /// Flow note flags.
@@ -104,14 +107,14 @@ pub struct Site<S: AlertSink> {
     pub learning: bool,
     pub cfg: SiteConfig,
     pub stats: SiteStats,
-    learned_ext: HashSet<(DevIdx, IpAddr)>,
-    learned_ext_names: HashSet<(DevIdx, String)>,
-    learned_ext_profile: HashSet<(u64, IpAddr)>,
-    learned_profile_edges: HashSet<(u64, DevIdx, u8, u16)>,
-    learned_services: HashSet<(DevIdx, u16)>,
-    profile_base: HashMap<u64, DevBaseline>,
-    contacted: HashSet<(DevIdx, IpAddr)>,
-    dhcp_pending: HashMap<[u8; 6], (Option<String>, Option<String>)>,
+    learned_ext: FastSet<(DevIdx, IpAddr)>,
+    learned_ext_names: FastSet<(DevIdx, String)>,
+    learned_ext_profile: FastSet<(u64, IpAddr)>,
+    learned_profile_edges: FastSet<(u64, DevIdx, u8, u16)>,
+    learned_services: FastSet<(DevIdx, u16)>,
+    profile_base: FastMap<u64, DevBaseline>,
+    contacted: FastSet<(DevIdx, IpAddr)>,
+    dhcp_pending: FastMap<[u8; 6], (Option<String>, Option<String>)>,
     now: u64,
     last_silence: u64,
 }
@@ -136,7 +139,7 @@ fn ip_bytes(ip: IpAddr) -> [u8; 16] {
 fn base_threshold(
     dev: &[DevState],
     inv: &Inventory,
-    pool: &HashMap<u64, DevBaseline>,
+    pool: &FastMap<u64, DevBaseline>,
     r: &Rule,
     d: Option<DevIdx>,
 ) -> Option<f64> {
@@ -237,14 +240,14 @@ impl<S: AlertSink> Site<S> {
             learning: true,
             cfg,
             stats: SiteStats::default(),
-            learned_ext: HashSet::new(),
-            learned_ext_names: HashSet::new(),
-            learned_ext_profile: HashSet::new(),
-            learned_profile_edges: HashSet::new(),
-            learned_services: HashSet::new(),
-            profile_base: HashMap::new(),
-            contacted: HashSet::new(),
-            dhcp_pending: HashMap::new(),
+            learned_ext: FastSet::default(),
+            learned_ext_names: FastSet::default(),
+            learned_ext_profile: FastSet::default(),
+            learned_profile_edges: FastSet::default(),
+            learned_services: FastSet::default(),
+            profile_base: FastMap::default(),
+            contacted: FastSet::default(),
+            dhcp_pending: FastMap::default(),
             now: 0,
             last_silence: 0,
         }

@@ -16,6 +16,9 @@ use edgetap_dissectors::Proto;
 use rules::{Category, Metric, Net, Rule, Scope, Subject, Threshold, N_METRIC};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet, VecDeque};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+type FastSet<K> = HashSet<K, foldhash::fast::FixedState>;
 use std::net::IpAddr;
 
 /// One side of an observation.
@@ -56,7 +59,7 @@ pub struct Obs<'a> {
 struct State {
     win_start: u64,
     value: f64,
-    set: Option<HashSet<u64>>,
+    set: Option<FastSet<u64>>,
     breached: bool,
     /// Consecutive breached windows before the current one.
     consec: u32,
@@ -109,13 +112,13 @@ impl Default for EngineLimits {
 pub struct Engine {
     pub rules: Vec<Rule>,
     by_metric: Vec<Vec<usize>>,
-    states: HashMap<(u32, u64), State>,
-    open: HashMap<(Category, u64), Open>,
+    states: FastMap<(u32, u64), State>,
+    open: FastMap<(Category, u64), Open>,
     /// Alerts raised, newest last (bounded).
     pub recent: VecDeque<Alert>,
     pub learning: bool,
     /// (sid, subject, detail) breached while learning, for rules that suppress those.
-    pub learned: HashSet<(u32, u64, u64)>,
+    pub learned: FastSet<(u32, u64, u64)>,
     pub limits: EngineLimits,
     pub stats: EngineStats,
     last_sweep: u64,
@@ -187,11 +190,11 @@ impl Engine {
         let mut e = Engine {
             rules: Vec::new(),
             by_metric: Vec::new(),
-            states: HashMap::new(),
-            open: HashMap::new(),
+            states: FastMap::default(),
+            open: FastMap::default(),
             recent: VecDeque::new(),
             learning: false,
-            learned: HashSet::new(),
+            learned: FastSet::default(),
             limits,
             stats: EngineStats::default(),
             last_sweep: 0,
@@ -301,7 +304,7 @@ impl Engine {
             }
             st.last_ns = o.ts_ns;
             if o.metric.distinct() {
-                let set = st.set.get_or_insert_with(HashSet::new);
+                let set = st.set.get_or_insert_with(FastSet::default);
                 if set.len() < DISTINCT_CAP {
                     set.insert(o.elem);
                 }

@@ -16,6 +16,9 @@ pub mod net;
 use crate::identify::net::{is_host, is_unicast_mac, SiteNets};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+type FastSet<K> = HashSet<K, foldhash::fast::FixedState>;
 use std::net::IpAddr;
 
 pub type DevIdx = u32;
@@ -262,16 +265,16 @@ pub struct InventoryStats {
 /// The inventory and its indexes.
 pub struct Inventory {
     pub devices: Vec<Device>,
-    by_ip: HashMap<IpAddr, DevIdx>,
-    by_mac: HashMap<[u8; 6], DevIdx>,
+    by_ip: FastMap<IpAddr, DevIdx>,
+    by_mac: FastMap<[u8; 6], DevIdx>,
     /// Strong identities (kind and value, hashed) to their device.
-    by_strong: HashMap<u64, DevIdx>,
+    by_strong: FastMap<u64, DevIdx>,
     /// MACs of routers: never a device key.
-    routers: HashSet<[u8; 6]>,
+    routers: FastSet<[u8; 6]>,
     /// Internal addresses seen behind each MAC (for router detection), bounded.
-    mac_ips: HashMap<[u8; 6], Vec<IpAddr>>,
+    mac_ips: FastMap<[u8; 6], Vec<IpAddr>>,
     /// Names from DNS answers, by address.
-    pub dns: HashMap<IpAddr, String>,
+    pub dns: FastMap<IpAddr, String>,
     pub site: SiteNets,
     pub max_devices: usize,
     pub stats: InventoryStats,
@@ -297,12 +300,12 @@ impl Inventory {
     pub fn new(site: SiteNets, max_devices: usize) -> Inventory {
         Inventory {
             devices: Vec::new(),
-            by_ip: HashMap::new(),
-            by_mac: HashMap::new(),
-            by_strong: HashMap::new(),
-            routers: HashSet::new(),
-            mac_ips: HashMap::new(),
-            dns: HashMap::new(),
+            by_ip: FastMap::default(),
+            by_mac: FastMap::default(),
+            by_strong: FastMap::default(),
+            routers: FastSet::default(),
+            mac_ips: FastMap::default(),
+            dns: FastMap::default(),
             site,
             max_devices,
             stats: InventoryStats::default(),

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use sketch::Sketch;
 use std::collections::HashMap;
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 /// The metrics kept per device per window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -295,9 +297,9 @@ pub struct GraphStats {
 #[derive(Default)]
 pub struct Graph {
     pub edges: Vec<Edge>,
-    index: HashMap<EdgeKey, u32>,
+    index: FastMap<EdgeKey, u32>,
     /// Edges of each device (either end), for merging devices without a full scan.
-    by_dev: HashMap<DevIdx, Vec<u32>>,
+    by_dev: FastMap<DevIdx, Vec<u32>>,
     pub max_edges: usize,
     pub stats: GraphStats,
 }
