@@ -5,15 +5,15 @@
 
 pub mod capture;
 pub mod decode;
+pub mod detect;
 pub mod dispatch;
 pub mod flow;
+pub mod identify;
+pub mod learn;
 pub mod output;
 pub mod pipeline;
 pub mod reassembly;
 pub mod replay;
-pub mod detect;
-pub mod identify;
-pub mod learn;
 pub mod site;
 pub mod store;
 pub mod telemetry;
