@@ -15,5 +15,6 @@ pub mod pipeline;
 pub mod reassembly;
 pub mod replay;
 pub mod site;
+pub mod snapshot;
 pub mod store;
 pub mod telemetry;
