@@ -3,6 +3,8 @@
 //! [`reassembly`] → [`dispatch`] → dissectors → [`output`]; [`pipeline`] joins them.
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod appliance;
 pub mod capture;
 pub mod decode;
 pub mod detect;
@@ -17,4 +19,5 @@ pub mod replay;
 pub mod site;
 pub mod snapshot;
 pub mod store;
+pub mod syslog;
 pub mod telemetry;

@@ -95,11 +95,90 @@ enum Command {
         #[arg(required = true, value_name = "PCAP")]
         pcaps: Vec<PathBuf>,
     },
-    /// Capture live from one or more interfaces and dissect (needs CAP_NET_RAW or root).
+    /// The appliance: capture live, learn then protect, keep state, serve the HTTP API.
+    ///
+    /// Needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode on some systems), as root or
+    /// as a user given those capabilities; every capability is dropped once the interfaces are
+    /// open. Every option can also be set in the TOML --config file (same names, `_` for `-`;
+    /// the command line wins). SIGHUP reloads the rules (and the config's rules folder);
+    /// SIGTERM/SIGINT stop cleanly, flushing the store.
+    Run {
+        /// TOML configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Interface to capture on (repeat for several).
+        #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+        interfaces: Vec<String>,
+        /// BPF capture filter.
+        #[arg(long)]
+        filter: Option<String>,
+        /// HTTP API address (default 127.0.0.1:8787; elsewhere a --token is required).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// State directory (default ./edgetap-state).
+        #[arg(long, value_name = "DIR")]
+        state: Option<PathBuf>,
+        /// Rules folder (default: the rules built in).
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// The site's networks (CIDR, repeat); default private and link-local ranges.
+        #[arg(long = "site-net", value_name = "CIDR")]
+        site_networks: Vec<String>,
+        /// Learning period before protection (default 1h), e.g. 30s, 24h.
+        #[arg(long, value_name = "DURATION")]
+        learn_for: Option<String>,
+        /// Bearer token the API requires (required when --listen is not loopback).
+        #[arg(long)]
+        token: Option<String>,
+        /// Append alerts as EVE JSON lines to this file.
+        #[arg(long, value_name = "FILE")]
+        eve: Option<PathBuf>,
+        /// Send alerts as RFC 5424 syslog over UDP to HOST:PORT.
+        #[arg(long, value_name = "HOST:PORT")]
+        syslog: Option<String>,
+        /// Delete alerts older than this, e.g. 30d.
+        #[arg(long, value_name = "DURATION")]
+        retention_age: Option<String>,
+        /// Keep the state directory under this size, e.g. 1G.
+        #[arg(long, value_name = "SIZE")]
+        retention_bytes: Option<String>,
+        /// Known devices (TOML, or an EdgeX device list .json); repeat.
+        #[arg(long, value_name = "FILE")]
+        known: Vec<PathBuf>,
+        /// Baseline window (default 5m).
+        #[arg(long)]
+        window: Option<String>,
+        /// Capture only packets arriving on the interfaces (bridge ports: each frame once).
+        #[arg(long)]
+        inbound_only: bool,
+        /// Do not put the interfaces in promiscuous mode.
+        #[arg(long)]
+        no_promisc: bool,
+        /// Most flows tracked at once.
+        #[arg(long)]
+        max_flows: Option<usize>,
+        /// Most devices in the inventory.
+        #[arg(long)]
+        max_devices: Option<usize>,
+        /// Stop after this long (e.g. 60s).
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    /// The HTTP API over a state directory that no other process holds.
+    Serve {
+        #[arg(long, value_name = "DIR", required = true)]
+        state: PathBuf,
+        /// Address (default 127.0.0.1:8787; elsewhere a --token is required).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// Capture live and dissect, without the site model: PDUs as JSON lines (or counts).
     ///
     /// Stops on SIGINT/SIGTERM (or after --duration), then prints interface drop counters and
-    /// pipeline counters to stderr.
-    Run {
+    /// pipeline counters to stderr. Needs CAP_NET_RAW or root.
+    Capture {
         /// Interface to capture on (repeat for several; `any` for all).
         #[arg(short = 'i', long = "interface", required = true, value_name = "IFACE")]
         interfaces: Vec<String>,
@@ -192,6 +271,57 @@ fn main() -> ExitCode {
             .map(|_| ()),
         },
         Command::Run {
+            config,
+            interfaces,
+            filter,
+            listen,
+            state,
+            rules,
+            site_networks,
+            learn_for,
+            token,
+            eve,
+            syslog,
+            retention_age,
+            retention_bytes,
+            known,
+            window,
+            inbound_only,
+            no_promisc,
+            max_flows,
+            max_devices,
+            duration,
+        } => edgetap::appliance::run(
+            config.as_deref(),
+            edgetap::appliance::RunConfig {
+                interfaces,
+                filter,
+                listen,
+                state,
+                rules,
+                site_networks,
+                learn_for,
+                token,
+                eve,
+                syslog,
+                retention_age,
+                retention_bytes,
+                known,
+                window,
+                inbound_only: inbound_only.then_some(true),
+                promisc: no_promisc.then_some(false),
+                max_flows,
+                max_devices,
+                duration,
+                ..Default::default()
+            },
+        ),
+        Command::Serve {
+            state,
+            listen,
+            token,
+        } => serve(&state, listen, token),
+        Command::Capture {
             interfaces,
             filter,
             snaplen,
@@ -207,6 +337,7 @@ fn main() -> ExitCode {
                 promisc: !no_promisc,
                 immediate: true,
                 buffer_size,
+                inbound_only: false,
             };
             run_live(&cfg, format, duration)
         }
@@ -218,6 +349,49 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn serve(
+    state: &std::path::Path,
+    listen: std::net::SocketAddr,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    use edgetap::store::{Store, StoreOptions};
+    if !state.is_dir() {
+        anyhow::bail!("state directory {}: not found", state.display());
+    }
+    let store = Arc::new(Store::open(state, StoreOptions::default())?);
+    let snap = edgetap::api::snapshot_from_store(&store)?;
+    let st = edgetap::api::ApiState {
+        store,
+        snapshot: edgetap::snapshot::Shared::new(snap),
+        commands: None,
+        metrics_extra: None,
+    };
+    let cfg = edgetap::api::ApiConfig {
+        listen,
+        token: token.filter(|t| !t.is_empty()),
+        max_page: 500,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let shutdown = async {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => return std::future::pending().await,
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        };
+        tracing::info!("API on http://{listen}/ over {}", state.display());
+        edgetap::api::serve(cfg, st, shutdown).await
+    })
 }
 
 fn limits(max_flows: usize) -> Limits {

@@ -94,6 +94,9 @@ pub struct Learned {
     pub external_names: Vec<(DevIdx, String)>,
     pub suppressed: Vec<(u32, u64, u64)>,
     pub dns: Vec<(IpAddr, String)>,
+    /// Behaviours accepted by an operator ("learn this"): (sid, subject).
+    #[serde(default)]
+    pub accepted: Vec<(u32, u64)>,
 }
 
 pub const LEARNED_FORMAT: u32 = 1;
@@ -273,6 +276,7 @@ impl<S: AlertSink> Site<S> {
         self.learned_ext = l.external.into_iter().collect();
         self.learned_ext_names = l.external_names.into_iter().collect();
         self.engine.learned = l.suppressed.into_iter().collect();
+        self.engine.accepted = l.accepted.into_iter().collect();
         if l.learning_done {
             self.protect();
         }
@@ -291,6 +295,56 @@ impl<S: AlertSink> Site<S> {
             external_names: self.learned_ext_names.iter().cloned().collect(),
             suppressed: self.engine.learned.iter().copied().collect(),
             dns: self.inv.dns.iter().map(|(a, b)| (*a, b.clone())).collect(),
+            accepted: self.engine.accepted.iter().copied().collect(),
+        }
+    }
+
+    /// "Learn this": what an alert reported is normal from now on. Its edge (and the
+    /// operations on it) become learned, an external destination becomes known to the device,
+    /// and the rules of its episode no longer alarm for its subject.
+    pub fn accept(&mut self, a: &crate::detect::alert::Alert) {
+        let dev = |r: &Option<crate::detect::alert::DevRef>| {
+            r.as_ref().and_then(|r| self.inv.by_id(&r.id))
+        };
+        let (src, dst) = (dev(&a.src_device), dev(&a.dest_device));
+        if let (Some(c), Some(sv), Some(port)) = (src, dst, a.dest_port) {
+            let key = EdgeKey {
+                client: c,
+                server: sv,
+                ip_proto: a.ip_proto,
+                port,
+            };
+            if let Some(e) = self.graph.find(&key).and_then(|i| self.graph.get_mut(i)) {
+                e.learned = true;
+                for op in &mut e.ops {
+                    op.learned = true;
+                    op.learned_range = op.range;
+                }
+            }
+            self.learned_services.insert((sv, port));
+        }
+        if let (Some(c), Some(ip)) = (src, a.dest_ip) {
+            if !self.inv.is_internal(ip) {
+                self.learned_ext.insert((c, ip));
+                self.contacted.remove(&(c, ip));
+            }
+        }
+        for sid in &a.episode.rules {
+            let Some(r) = self.engine.rules.iter().find(|r| r.sid == *sid) else {
+                continue;
+            };
+            let (ip, d) = match r.metric.subject() {
+                crate::detect::rules::Subject::Actor => (a.src_ip, src),
+                crate::detect::rules::Subject::Target => (a.dest_ip, dst),
+            };
+            if let Some(ip) = ip {
+                let k = crate::detect::subject_key(&Party {
+                    ip,
+                    port: None,
+                    dev: d,
+                });
+                self.engine.accepted.insert((*sid, k));
+            }
         }
     }
 
@@ -1211,19 +1265,25 @@ impl<S: AlertSink> Output for Site<S> {
                 let t = self.party(s.src, Some(s.sport), sv);
                 self.failed(s, a, t, "refused");
             }
-            let establishes = to_server
-                && f.ack
+            // Established when the client sends after the server answered, or (packets of
+            // two interfaces read out of order) when the server answers after the client has
+            // sent past its SYN.
+            let establishes = note.flags & (F_EST | F_FAILED) == 0
                 && !f.rst
-                && !f.syn
-                && fl.packets[1] > 0
-                && note.flags & (F_EST | F_FAILED) == 0;
+                && ((to_server && f.ack && !f.syn && fl.packets[1] > 0)
+                    || (!to_server && note.flags & F_SYNACK != 0 && fl.packets[0] >= 2));
             if establishes {
                 note.flags |= F_EST;
                 // The client sent after the server answered: it exists.
                 let c = match c {
                     Some(c) => Some(c),
                     None => {
-                        let d = self.inv.resolve(s.src, s.macs.0, s.ts_ns, true);
+                        let (ip, mac) = if to_server {
+                            (s.src, s.macs.0)
+                        } else {
+                            (s.dst, s.macs.1)
+                        };
+                        let d = self.inv.resolve(ip, mac, s.ts_ns, true);
                         if let Some(d) = d {
                             note.client_dev = d + 1;
                             self.sync_dev();

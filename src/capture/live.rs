@@ -21,6 +21,9 @@ pub struct LiveConfig {
     pub immediate: bool,
     /// Kernel buffer, bytes.
     pub buffer_size: i32,
+    /// Only packets arriving on the interfaces (not those they send): on the ports of a
+    /// bridge, each frame is then seen once.
+    pub inbound_only: bool,
 }
 
 impl Default for LiveConfig {
@@ -32,6 +35,7 @@ impl Default for LiveConfig {
             promisc: true,
             immediate: true,
             buffer_size: 16 << 20,
+            inbound_only: false,
         }
     }
 }
@@ -50,6 +54,9 @@ pub struct IfaceStats {
 pub struct LiveCapture {
     caps: Vec<(String, Capture<Active>)>,
     frames: Vec<u64>,
+    /// Drop counters, refreshed about once a second while [`LiveCapture::run`] runs, for
+    /// readers on other threads.
+    pub shared_stats: std::sync::Arc<std::sync::Mutex<Vec<IfaceStats>>>,
 }
 
 impl LiveCapture {
@@ -72,6 +79,10 @@ impl LiveCapture {
             let mut cap = cap
                 .setnonblock()
                 .map_err(|e| format!("interface {name}: {e}"))?;
+            if cfg.inbound_only {
+                cap.direction(pcap::Direction::In)
+                    .map_err(|e| format!("interface {name}: inbound only: {e}"))?;
+            }
             if let Some(f) = &cfg.filter {
                 cap.filter(f, true)
                     .map_err(|e| format!("filter {f:?} on {name}: {e}"))?;
@@ -82,7 +93,11 @@ impl LiveCapture {
             return Err("no interface given (-i IFACE)".into());
         }
         let frames = vec![0; caps.len()];
-        Ok(LiveCapture { caps, frames })
+        Ok(LiveCapture {
+            caps,
+            frames,
+            shared_stats: Default::default(),
+        })
     }
 
     /// Capture until `stop` is set, handing each packet to `f`; `idle(now_ns)` is called when a
@@ -93,7 +108,15 @@ impl LiveCapture {
         mut f: impl FnMut(&Packet<'_>),
         mut idle: impl FnMut(u64),
     ) -> Result<(), String> {
+        let mut last_stats = std::time::Instant::now();
         while !stop.load(Ordering::Relaxed) {
+            if last_stats.elapsed() >= Duration::from_secs(1) {
+                last_stats = std::time::Instant::now();
+                let s = self.stats();
+                if let Ok(mut g) = self.shared_stats.lock() {
+                    *g = s;
+                }
+            }
             let mut got = false;
             for (i, (name, cap)) in self.caps.iter_mut().enumerate() {
                 let link = LinkType(cap.get_datalink().0 as u32);

@@ -119,6 +119,8 @@ pub struct Engine {
     pub learning: bool,
     /// (sid, subject, detail) breached while learning, for rules that suppress those.
     pub learned: FastSet<(u32, u64, u64)>,
+    /// (sid, subject) an operator accepted as normal ("learn this").
+    pub accepted: FastSet<(u32, u64)>,
     pub limits: EngineLimits,
     pub stats: EngineStats,
     last_sweep: u64,
@@ -195,6 +197,7 @@ impl Engine {
             recent: VecDeque::new(),
             learning: false,
             learned: FastSet::default(),
+            accepted: FastSet::default(),
             limits,
             stats: EngineStats::default(),
             last_sweep: 0,
@@ -346,7 +349,9 @@ impl Engine {
                 }
                 continue;
             }
-            if r.suppress_learned && self.learned.contains(&(r.sid, skey, detail_key)) {
+            if self.accepted.contains(&(r.sid, skey))
+                || (r.suppress_learned && self.learned.contains(&(r.sid, skey, detail_key)))
+            {
                 self.stats.suppressed_learned += 1;
                 continue;
             }

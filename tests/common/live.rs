@@ -241,7 +241,7 @@ impl Tap {
     /// test if it doesn't within 30 s).
     pub fn start_on(ifaces: &[&str], filter: &str) -> Tap {
         assert!(!ifaces.is_empty(), "Tap::start_on needs an interface");
-        let mut args: Vec<&str> = vec!["run"];
+        let mut args: Vec<&str> = vec!["capture"];
         for i in ifaces {
             args.extend(["-i", i]);
         }
