@@ -4,7 +4,7 @@
 # tshark are started or used by the tests themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(libpcap-dev tshark tcpdump iproute2 time mosquitto mosquitto-clients rabbitmq-server
+pkgs=(libpcap-dev tshark tcpdump iproute2 time curl chromium chromium-driver mosquitto mosquitto-clients rabbitmq-server
       python3-pika python3-qpid-proton libqpid-proton11-dev-examples python3-pymodbus)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -16,7 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Debian starts services on install; the tests start their own on private ports.
   systemctl stop rabbitmq-server mosquitto >/dev/null 2>&1 || service rabbitmq-server stop >/dev/null 2>&1 || true
 fi
-for mod in bacpypes3 asyncua jsonschema; do
+for mod in bacpypes3 asyncua jsonschema schemathesis; do
   python3 -c "import $mod" 2>/dev/null || pip install -q "$mod"
 done
 cargo test --workspace

@@ -218,7 +218,16 @@ fn writer(
                     }
                 }
             }
-            Some(ToWriter::Updated(a)) => put_alert(&store, &a),
+            Some(ToWriter::Updated(a)) => {
+                // An operator's acknowledgement (made through the API, in the store) stays.
+                let mut a = a;
+                if let Ok(Some(old)) = store.get(Table::Alerts, &alert_key(&a)) {
+                    if let Ok(o) = serde_json::from_slice::<Alert>(&old) {
+                        a.acknowledged |= o.acknowledged;
+                    }
+                }
+                put_alert(&store, &a);
+            }
             Some(ToWriter::Learned(bytes)) => {
                 if let Err(e) = store.put(Table::Meta, b"learned", &bytes) {
                     tracing::warn!("saving learned state: {e}");
@@ -399,6 +408,11 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
     for k in &cfg.known {
         knowns.extend(known::load(k).map_err(anyhow::Error::msg)?);
     }
+    crate::api::check_config(&crate::api::ApiConfig {
+        listen,
+        token: cfg.token.clone(),
+        max_page: 500,
+    })?;
     // Privileged part: open the interfaces, then drop every capability.
     let live = LiveConfig {
         interfaces: cfg.interfaces.clone(),
@@ -520,7 +534,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         };
         let api_cfg = crate::api::ApiConfig {
             listen,
-            token: cfg.token.clone().filter(|t| !t.is_empty()),
+            token: cfg.token.clone(),
             max_page: 500,
         };
         let stop = Arc::clone(&stop);
@@ -544,7 +558,6 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
                 })
             })?
     };
-    tracing::info!("API on http://{listen}/");
     let mut limits = Limits::default();
     limits.flows.max_flows = cfg.max_flows.unwrap_or(262_144).max(1);
     let mut p = Pipeline::new(site, limits);

@@ -151,6 +151,12 @@ enum Command {
         /// Capture only packets arriving on the interfaces (bridge ports: each frame once).
         #[arg(long)]
         inbound_only: bool,
+        /// Bytes captured per packet (default 262144).
+        #[arg(long)]
+        snaplen: Option<i32>,
+        /// Kernel capture buffer per interface, bytes (default 16 MiB).
+        #[arg(long)]
+        buffer_size: Option<i32>,
         /// Do not put the interfaces in promiscuous mode.
         #[arg(long)]
         no_promisc: bool,
@@ -287,6 +293,8 @@ fn main() -> ExitCode {
             known,
             window,
             inbound_only,
+            snaplen,
+            buffer_size,
             no_promisc,
             max_flows,
             max_devices,
@@ -309,11 +317,12 @@ fn main() -> ExitCode {
                 known,
                 window,
                 inbound_only: inbound_only.then_some(true),
+                snaplen,
+                buffer_size,
                 promisc: no_promisc.then_some(false),
                 max_flows,
                 max_devices,
                 duration,
-                ..Default::default()
             },
         ),
         Command::Serve {
@@ -370,7 +379,7 @@ fn serve(
     };
     let cfg = edgetap::api::ApiConfig {
         listen,
-        token: token.filter(|t| !t.is_empty()),
+        token,
         max_page: 500,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -11,7 +11,7 @@
 use crate::output::Rfc3339;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Facility local0.
 pub const FACILITY: u8 = 16;
@@ -21,12 +21,17 @@ pub const SD_ID: &str = "edgetap@32473";
 /// The largest datagram sent over UDP; MSG is cut to fit (rsyslog's default maximum).
 pub const MAX_UDP: usize = 8192;
 const TCP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a TCP collector that could not be reached is left alone (sends fail at once).
+const TCP_RETRY: Duration = Duration::from_secs(10);
 
 enum Transport {
     Udp(UdpSocket),
     Tcp {
         addr: SocketAddr,
         stream: Option<TcpStream>,
+        /// No connection attempt before this.
+        next_try: Instant,
+        retry: Duration,
     },
 }
 
@@ -40,7 +45,9 @@ pub struct Syslog {
 
 impl Syslog {
     /// `HOST:PORT` or `udp://HOST:PORT` for UDP, `tcp://HOST:PORT` for TCP. `app` is the
-    /// APP-NAME. TCP is connected now and again after a failed write.
+    /// APP-NAME. Fails only on an address that does not resolve. A TCP collector that cannot
+    /// be reached now is tried again by `send` (at most every 10 s; sends in between fail at
+    /// once), and so after a failed write: a collector that is down never stops the caller.
     pub fn connect(addr: &str, app: &str) -> io::Result<Syslog> {
         let (tcp, rest) = if let Some(r) = addr.strip_prefix("tcp://") {
             (true, r)
@@ -54,12 +61,24 @@ impl Syslog {
             )
         })?;
         let transport = if tcp {
-            let stream = TcpStream::connect_timeout(&target, TCP_TIMEOUT)?;
-            stream.set_write_timeout(Some(TCP_TIMEOUT))?;
-            Transport::Tcp {
+            let mut t = Transport::Tcp {
                 addr: target,
-                stream: Some(stream),
+                stream: None,
+                next_try: Instant::now(),
+                retry: TCP_RETRY,
+            };
+            if let Transport::Tcp {
+                addr,
+                stream,
+                next_try,
+                retry,
+            } = &mut t
+            {
+                if let Err(e) = reconnect(addr, stream, next_try, *retry) {
+                    tracing::warn!("syslog collector {addr}: {e}; retrying when alerts come");
+                }
             }
+            t
         } else {
             let local: SocketAddr = if target.is_ipv4() {
                 ([0, 0, 0, 0], 0).into()
@@ -113,7 +132,12 @@ impl Syslog {
                 }
                 .map(drop)
             }
-            Transport::Tcp { addr, stream } => {
+            Transport::Tcp {
+                addr,
+                stream,
+                next_try,
+                retry,
+            } => {
                 let m = format_message(now, severity, &header, msgid, structured, msg, usize::MAX);
                 let mut framed = format!("{} ", m.len()).into_bytes();
                 framed.extend_from_slice(&m);
@@ -121,15 +145,50 @@ impl Syslog {
                     if s.write_all(&framed).is_ok() {
                         return Ok(());
                     }
+                    // Broken: connect again at once and resend this one.
+                    *stream = None;
+                    *next_try = Instant::now();
                 }
-                // Broken or never re-established: connect again and resend once.
-                *stream = None;
-                let mut s = TcpStream::connect_timeout(addr, TCP_TIMEOUT)?;
-                s.set_write_timeout(Some(TCP_TIMEOUT))?;
-                s.write_all(&framed)?;
-                *stream = Some(s);
+                reconnect(addr, stream, next_try, *retry)?;
+                let s = stream.as_mut().expect("connected");
+                if let Err(e) = s.write_all(&framed) {
+                    *stream = None;
+                    *next_try = Instant::now() + *retry;
+                    return Err(e);
+                }
                 Ok(())
             }
+        }
+    }
+}
+
+/// Connect `stream` to `addr` unless it is too early since the last failure.
+fn reconnect(
+    addr: &SocketAddr,
+    stream: &mut Option<TcpStream>,
+    next_try: &mut Instant,
+    retry: Duration,
+) -> io::Result<()> {
+    let now = Instant::now();
+    if now < *next_try {
+        return Err(io::Error::new(
+            io::ErrorKind::NotConnected,
+            format!(
+                "syslog collector {addr} unreachable; next try in {:?}",
+                *next_try - now
+            ),
+        ));
+    }
+    let connected = TcpStream::connect_timeout(addr, TCP_TIMEOUT)
+        .and_then(|s| s.set_write_timeout(Some(TCP_TIMEOUT)).map(|()| s));
+    match connected {
+        Ok(s) => {
+            *stream = Some(s);
+            Ok(())
+        }
+        Err(e) => {
+            *next_try = now + retry;
+            Err(e)
         }
     }
 }
@@ -457,5 +516,34 @@ mod tests {
         assert_eq!(msgs[0].3, "capturing on eth1");
         assert_eq!(msgs[1].2, vec![("k".to_string(), "v".to_string())]);
         assert_eq!(msgs[1].3, "two lines");
+    }
+
+    #[test]
+    fn tcp_collector_down_at_start_is_tried_again() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let mut s = Syslog::connect(&format!("tcp://127.0.0.1:{port}"), "edgetap").unwrap();
+        // Refused at start: sends fail at once until the retry time.
+        let e = s.send(4, "alert", &[], "lost").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotConnected, "{e}");
+        let Transport::Tcp {
+            next_try, retry, ..
+        } = &mut s.transport
+        else {
+            unreachable!()
+        };
+        *next_try = Instant::now();
+        *retry = Duration::ZERO;
+        let Ok(l) = TcpListener::bind(("127.0.0.1", port)) else {
+            return; // the port was taken meanwhile: nothing to check
+        };
+        s.send(4, "alert", &[], "after the collector came up")
+            .unwrap();
+        drop(s);
+        let (mut conn, _) = l.accept().unwrap();
+        let mut all = String::new();
+        conn.read_to_string(&mut all).unwrap();
+        assert!(all.ends_with(" - after the collector came up"), "{all}");
     }
 }

@@ -61,10 +61,9 @@ pub fn list(store: &Store, q: &AlertQuery) -> Result<AlertPage, StoreError> {
     let mut found: Vec<(Vec<u8>, Alert)> = Vec::new();
     'scan: loop {
         let range = (
-            lo.as_ref().map_or(Bound::Unbounded, |k| Bound::Included(&k[..])),
-            upper
-                .as_deref()
-                .map_or(Bound::Unbounded, |k| Bound::Excluded(k)),
+            lo.as_ref()
+                .map_or(Bound::Unbounded, |k| Bound::Included(&k[..])),
+            upper.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
         );
         let batch = (q.limit + 1).clamp(64, SCAN_BATCH);
         let rows = store.scan(Table::Alerts, range, true, batch)?;
@@ -98,7 +97,8 @@ pub fn list(store: &Store, q: &AlertQuery) -> Result<AlertPage, StoreError> {
 
 /// An alert as the API shows it: its stored JSON, `ts` in RFC 3339 and its EVE form.
 pub fn render(a: &Alert) -> Value {
-    let mut v = serde_json::to_value(a).unwrap_or_else(|e| serde_json::json!({"id": a.id, "render_error": e.to_string()}));
+    let mut v = serde_json::to_value(a)
+        .unwrap_or_else(|e| serde_json::json!({"id": a.id, "render_error": e.to_string()}));
     if let Value::Object(m) = &mut v {
         m.insert("ts".into(), Rfc3339(a.ts_ns).to_string().into());
         m.insert("eve".into(), a.eve());
@@ -131,8 +131,13 @@ pub fn encode_cursor(key: &[u8]) -> String {
 const MAX_CURSOR_KEY: usize = 8 + 256;
 
 pub fn decode_cursor(s: &str) -> Result<Vec<u8>, String> {
-    let bad = || format!("bad cursor {:?}: give back the `next` of a previous page", super::clip(s));
-    if s.len() < 16 || s.len() % 2 != 0 || s.len() > 2 * MAX_CURSOR_KEY {
+    let bad = || {
+        format!(
+            "bad cursor {:?}: give back the `next` of a previous page",
+            super::clip(s)
+        )
+    };
+    if s.len() < 16 || !s.len().is_multiple_of(2) || s.len() > 2 * MAX_CURSOR_KEY {
         return Err(bad());
     }
     let b = s.as_bytes();
@@ -170,7 +175,9 @@ pub fn parse_since(s: &str) -> Result<u64, String> {
             return Err(bad("not a time"));
         }
         part.iter()
-            .try_fold(0i64, |acc, c| acc.checked_mul(10)?.checked_add(i64::from(c - b'0')))
+            .try_fold(0i64, |acc, c| {
+                acc.checked_mul(10)?.checked_add(i64::from(c - b'0'))
+            })
             .ok_or_else(|| bad("not a time"))
     };
     let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
@@ -253,7 +260,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 pub struct IdIndex {
     map: HashMap<String, Vec<u8>>,
     /// (entries, first key, last key) when the map was built.
-    sig: Option<(u64, Option<Vec<u8>>, Option<Vec<u8>>)>,
+    sig: Option<TableSig>,
 }
 
 fn plausible_id(id: &str) -> bool {
@@ -308,9 +315,7 @@ impl IdIndex {
         let mut after: Option<Vec<u8>> = None;
         loop {
             let range = (
-                after
-                    .as_deref()
-                    .map_or(Bound::Unbounded, |k| Bound::Excluded(k)),
+                after.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
                 Bound::Unbounded,
             );
             let rows = store.scan(Table::Alerts, range, false, 4096)?;
@@ -328,7 +333,10 @@ impl IdIndex {
     }
 }
 
-fn table_sig(store: &Store) -> Result<(u64, Option<Vec<u8>>, Option<Vec<u8>>), StoreError> {
+/// Entries, first key and last key of the alerts table: changes when alerts come or go.
+type TableSig = (u64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn table_sig(store: &Store) -> Result<TableSig, StoreError> {
     let all = (Bound::Unbounded, Bound::Unbounded);
     let first = store.scan(Table::Alerts, all, false, 1)?;
     let last = store.scan(Table::Alerts, all, true, 1)?;
@@ -347,12 +355,18 @@ mod tests {
     #[test]
     fn since_forms() {
         assert_eq!(parse_since("0"), Ok(0));
-        assert_eq!(parse_since("1700000000123456789"), Ok(1_700_000_000_123_456_789));
+        assert_eq!(
+            parse_since("1700000000123456789"),
+            Ok(1_700_000_000_123_456_789)
+        );
         assert_eq!(
             parse_since("2023-11-14T22:13:20.123456789Z"),
             Ok(1_700_000_000_123_456_789)
         );
-        assert_eq!(parse_since("2023-11-14T22:13:20Z"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(
+            parse_since("2023-11-14T22:13:20Z"),
+            Ok(1_700_000_000_000_000_000)
+        );
         assert_eq!(
             parse_since("2023-11-14T23:13:20+01:00"),
             Ok(1_700_000_000_000_000_000)
@@ -362,7 +376,10 @@ mod tests {
             Ok(1_700_000_000_500_000_000)
         );
         assert_eq!(parse_since("1970-01-01T00:00:00Z"), Ok(0));
-        assert_eq!(parse_since("2024-02-29T00:00:00Z"), Ok(1_709_164_800_000_000_000));
+        assert_eq!(
+            parse_since("2024-02-29T00:00:00Z"),
+            Ok(1_709_164_800_000_000_000)
+        );
         assert_eq!(parse_since("9999-12-31T23:59:59Z"), Ok(u64::MAX));
         for bad in [
             "",
@@ -394,7 +411,13 @@ mod tests {
     fn cursors_round_trip_and_reject_junk() {
         let k = [0u8, 1, 2, 0xfe, 0xff, 9, 9, 9, b'a', b'1'];
         assert_eq!(decode_cursor(&encode_cursor(&k)), Ok(k.to_vec()));
-        for bad in ["", "00", "zz00000000000000", "0000000000000000a", "ABCDEF0123456789"] {
+        for bad in [
+            "",
+            "00",
+            "zz00000000000000",
+            "0000000000000000a",
+            "ABCDEF0123456789",
+        ] {
             assert!(decode_cursor(bad).is_err(), "{bad:?}");
         }
         assert!(decode_cursor(&"0".repeat(2 * MAX_CURSOR_KEY + 2)).is_err());

@@ -29,7 +29,12 @@ pub fn snapshot_from_store(store: &Store) -> anyhow::Result<Snapshot> {
         .live()
         .map(|(_, d)| serde_json::to_value(d))
         .collect::<Result<Vec<Value>, _>>()?;
-    let id_of = |v: &Value| v.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    let id_of = |v: &Value| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     devices.sort_by_key(id_of);
     let graph = graph_json(&site);
 
@@ -55,9 +60,7 @@ pub fn snapshot_from_store(store: &Store) -> anyhow::Result<Snapshot> {
     let mut after: Option<Vec<u8>> = None;
     loop {
         let range = (
-            after
-                .as_deref()
-                .map_or(Bound::Unbounded, |k| Bound::Excluded(k)),
+            after.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
             Bound::Unbounded,
         );
         let rows = store.scan(Table::Alerts, range, false, 4096)?;

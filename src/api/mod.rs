@@ -106,7 +106,9 @@ pub async fn serve_on(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let addr = listener.local_addr().context("the API listener's address")?;
+    let addr = listener
+        .local_addr()
+        .context("the API listener's address")?;
     check_config(&ApiConfig {
         listen: addr,
         ..cfg.clone()
@@ -365,16 +367,18 @@ async fn not_found(req: Request) -> ApiError {
 async fn method_not_allowed(req: Request) -> ApiError {
     ApiError(
         StatusCode::METHOD_NOT_ALLOWED,
-        format!("{} is not allowed on {}", req.method(), clip(req.uri().path())),
+        format!(
+            "{} is not allowed on {}",
+            req.method(),
+            clip(req.uri().path())
+        ),
     )
 }
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-async fn page_handler(
-    q: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> ApiResult {
+async fn page_handler(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> ApiResult {
     Params::new(q, &["token"])?;
     let p = page::page();
     Ok((

@@ -8,7 +8,12 @@ use std::fmt::Write;
 
 /// The snapshot's graph, or an empty one.
 pub fn graph_value(g: &Value) -> Value {
-    let list = |k: &str| g.get(k).filter(|v| v.is_array()).cloned().unwrap_or(json!([]));
+    let list = |k: &str| {
+        g.get(k)
+            .filter(|v| v.is_array())
+            .cloned()
+            .unwrap_or(json!([]))
+    };
     json!({"nodes": list("nodes"), "edges": list("edges")})
 }
 
@@ -156,12 +161,7 @@ pub fn metrics(s: &Snapshot, store_bytes: Option<u64>) -> String {
         .get("devices")
         .map_or_else(|| s.devices.len().to_string(), |v| num(Some(v)));
     let _ = writeln!(o, "edgetap_devices {devices}");
-    family(
-        &mut o,
-        "edgetap_edges",
-        "gauge",
-        "Edges of the peer graph.",
-    );
+    family(&mut o, "edgetap_edges", "gauge", "Edges of the peer graph.");
     let edges = st.get("edges").map_or_else(
         || {
             s.graph
@@ -173,6 +173,51 @@ pub fn metrics(s: &Snapshot, store_bytes: Option<u64>) -> String {
         |v| num(Some(v)),
     );
     let _ = writeln!(o, "edgetap_edges {edges}");
+    if let Some(n) = st.get("flows_active") {
+        family(
+            &mut o,
+            "edgetap_flows_active",
+            "gauge",
+            "Flows in the flow table.",
+        );
+        let _ = writeln!(o, "edgetap_flows_active {}", num(Some(n)));
+    }
+    if let Some(ifaces) = st.get("interfaces").and_then(Value::as_array) {
+        let name = |i: &Value| label(i.get("interface").and_then(Value::as_str).unwrap_or(""));
+        family(
+            &mut o,
+            "edgetap_interface_packets_total",
+            "counter",
+            "Packets the capture received, per interface.",
+        );
+        for i in ifaces {
+            let _ = writeln!(
+                o,
+                "edgetap_interface_packets_total{{interface=\"{}\"}} {}",
+                name(i),
+                num(i.get("received"))
+            );
+        }
+        family(
+            &mut o,
+            "edgetap_interface_drops_total",
+            "counter",
+            "Packets dropped per interface, by the kernel or by the interface.",
+        );
+        for i in ifaces {
+            for (kind, key) in [
+                ("kernel", "kernel_dropped"),
+                ("interface", "interface_dropped"),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "edgetap_interface_drops_total{{interface=\"{}\",kind=\"{kind}\"}} {}",
+                    name(i),
+                    num(i.get(key))
+                );
+            }
+        }
+    }
     family(
         &mut o,
         "edgetap_capturing",
@@ -306,7 +351,11 @@ pub fn dot(g: &Value) -> String {
         let style = if alerted || !learned {
             format!(
                 "color=\"#d62728\", fontcolor=\"#d62728\", style=dashed, penwidth=2{}",
-                if alerted { ", tooltip=\"alerted\"" } else { ", tooltip=\"new\"" }
+                if alerted {
+                    ", tooltip=\"alerted\""
+                } else {
+                    ", tooltip=\"new\""
+                }
             )
         } else {
             format!("color={}", q(proto_colour(proto)))
@@ -337,9 +386,18 @@ mod tests {
             {"client": "d2", "server": "d3", "protocol": null, "transport": "tcp", "port": 22, "learned": false, "alerted": true}]});
         let d = dot(&g);
         assert!(d.starts_with("digraph edgetap {"), "{d}");
-        assert!(d.contains(r##""d1" [label="pl\"c\\1\n\nmodbus_server""##), "{d}");
-        assert!(d.contains(r##""d2" -> "d1" [label="modbus/502", color="#8c564b"]"##), "{d}");
-        assert!(d.contains(r##""d2" -> "d3" [label="tcp/22", color="#d62728""##), "{d}");
+        assert!(
+            d.contains(r##""d1" [label="pl\"c\\1\n\nmodbus_server""##),
+            "{d}"
+        );
+        assert!(
+            d.contains(r##""d2" -> "d1" [label="modbus/502", color="#8c564b"]"##),
+            "{d}"
+        );
+        assert!(
+            d.contains(r##""d2" -> "d3" [label="tcp/22", color="#d62728""##),
+            "{d}"
+        );
         assert!(d.contains("style=dashed"), "{d}");
         assert!(d.contains(r##""d3" [label="d3"]"##), "{d}");
         assert!(d.trim_end().ends_with('}'));
@@ -353,7 +411,9 @@ mod tests {
             stats: json!({"packets": 10, "bytes": 1000, "flows": 2,
                 "drops": {"kernel": 1, "queue": 2, "per_if": {"eth0": 3}},
                 "pdus": {"modbus": 4}, "alerts": {"ics_control": 5}, "store_bytes": 7,
-                "devices": 3, "edges": 2}),
+                "devices": 3, "edges": 2, "flows_active": 1,
+                "interfaces": [{"interface": "eth0", "received": 9, "kernel_dropped": 1,
+                                "interface_dropped": 0}]}),
             ..Snapshot::default()
         };
         let m = metrics(&s, None);
@@ -372,6 +432,9 @@ mod tests {
             "edgetap_devices 3",
             "edgetap_edges 2",
             "edgetap_learning 1",
+            "edgetap_flows_active 1",
+            "edgetap_interface_packets_total{interface=\"eth0\"} 9",
+            "edgetap_interface_drops_total{interface=\"eth0\",kind=\"kernel\"} 1",
             "# TYPE edgetap_packets_total counter",
         ] {
             assert!(m.lines().any(|l| l == line), "no {line:?} in\n{m}");
