@@ -14,6 +14,7 @@ fi
 cargo build --release -p edgetap -p pcapgen
 bin=target/release/edgetap
 scen=pcaps/scenario
+rm -rf "$scen/state-demo"
 if [ ! -f "$scen/attacks.pcap" ]; then
   target/release/pcapgen scenario --out-dir "$scen" >/dev/null
 fi
@@ -26,4 +27,5 @@ echo "== learning from $scen/base.pcap, then protecting $scen/attacks.pcap"
 echo "== alerts (EVE JSON in $scen/alerts.jsonl)"
 sed -E 's/.*"category":"([^"]*)".*"signature":"([^"]*)".*"timestamp":"([^"]*)".*/\3  \1  \2/' "$scen/alerts.jsonl"
 echo "== inventory: $(grep -c '"id"' "$scen/inventory.json") devices (JSON in $scen/inventory.json)"
-rm -rf "$scen/state-demo"
+echo "== the API over the learned state: http://127.0.0.1:8787/ (Ctrl-C to stop)"
+exec "$bin" serve --state "$scen/state-demo" --listen 127.0.0.1:8787
