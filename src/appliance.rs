@@ -368,6 +368,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         Some(p) => RunConfig::load(p)?,
         None => RunConfig::default(),
     };
+    let (cli_known, cli_site_networks) = (cli.known.clone(), cli.site_networks.clone());
     let cfg = base.overlay(cli);
     if cfg.interfaces.is_empty() {
         anyhow::bail!("no interface: give -i IFACE or `interfaces` in the config file");
@@ -574,6 +575,8 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         reload: Arc::clone(&reload),
         cfg_path: cfg_path.map(Path::to_path_buf),
         rules_dir: cfg.rules.clone(),
+        cli_known: cli_known.clone(),
+        cli_site_networks: cli_site_networks.clone(),
         store: Arc::clone(&store),
         shared: shared.clone(),
         tx: tx.clone(),
@@ -652,6 +655,9 @@ struct Housekeeper {
     reload: Arc<AtomicBool>,
     cfg_path: Option<PathBuf>,
     rules_dir: Option<PathBuf>,
+    /// Known-device files and site networks given on the command line (kept over reloads).
+    cli_known: Vec<PathBuf>,
+    cli_site_networks: Vec<String>,
     store: Arc<Store>,
     shared: Shared,
     tx: SyncSender<ToWriter>,
@@ -693,25 +699,7 @@ impl Housekeeper {
             }
         }
         if self.reload.swap(false, Ordering::Relaxed) {
-            let dir = match &self.cfg_path {
-                Some(cp) => match RunConfig::load(cp) {
-                    Ok(c) => c.rules.or_else(|| self.rules_dir.clone()),
-                    Err(e) => {
-                        tracing::error!("SIGHUP: config not reloaded: {e:#}");
-                        self.rules_dir.clone()
-                    }
-                },
-                None => self.rules_dir.clone(),
-            };
-            match load_rules(dir.as_deref()) {
-                Ok(r) => {
-                    tracing::info!("SIGHUP: {} rules loaded", r.len());
-                    p.out.engine.set_rules(r);
-                }
-                Err(e) => {
-                    tracing::error!("SIGHUP: rules not reloaded, keeping the old ones: {e:#}")
-                }
-            }
+            self.reload_config(p);
         }
         if self.last_publish.elapsed() >= Duration::from_secs(1) {
             self.last_publish = Instant::now();
@@ -744,6 +732,67 @@ impl Housekeeper {
                     }
                 }
                 Err(e) => tracing::warn!("serialising learned state: {e}"),
+            }
+        }
+    }
+}
+
+impl Housekeeper {
+    /// SIGHUP: the rules (from the config's folder when it names one), the known devices and
+    /// the site networks are read again. Capture settings, the listen address and retention
+    /// need a restart.
+    fn reload_config(&mut self, p: &mut Pipeline<Site<QueueSink>>) {
+        let file = match &self.cfg_path {
+            Some(cp) => match RunConfig::load(cp) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!("SIGHUP: config not reloaded, keeping the old one: {e:#}");
+                    None
+                }
+            },
+            None => None,
+        };
+        let dir = file
+            .as_ref()
+            .and_then(|c| c.rules.clone())
+            .or_else(|| self.rules_dir.clone());
+        match load_rules(dir.as_deref()) {
+            Ok(r) => {
+                tracing::info!("SIGHUP: {} rules loaded", r.len());
+                p.out.engine.set_rules(r);
+            }
+            Err(e) => tracing::error!("SIGHUP: rules not reloaded, keeping the old ones: {e:#}"),
+        }
+        let mut known_files = self.cli_known.clone();
+        if let Some(c) = &file {
+            known_files.extend(c.known.iter().cloned());
+        }
+        for k in &known_files {
+            match known::load(k) {
+                Ok(list) => {
+                    for d in &list {
+                        p.out.inv.add_known(d);
+                    }
+                    tracing::info!("SIGHUP: {} known devices from {}", list.len(), k.display());
+                }
+                Err(e) => tracing::error!("SIGHUP: {e}"),
+            }
+        }
+        if self.cli_site_networks.is_empty() {
+            if let Some(c) = file.filter(|c| !c.site_networks.is_empty()) {
+                match crate::identify::net::SiteNets::parse(&c.site_networks) {
+                    Ok(nets) => {
+                        p.out.inv.site = nets;
+                        let site = p.out.inv.site.clone();
+                        for d in &mut p.out.inv.devices {
+                            if let Some(ip) = d.ips.last() {
+                                d.internal = site.contains(ip.addr);
+                            }
+                        }
+                        tracing::info!("SIGHUP: site networks reloaded");
+                    }
+                    Err(e) => tracing::error!("SIGHUP: site networks not reloaded: {e}"),
+                }
             }
         }
     }

@@ -292,7 +292,78 @@ fn appliance_end_to_end_on_real_interfaces() {
         .spawn()
         .unwrap_or_else(|e| panic!("modbus-peer: {e}")),
     );
-    thread::sleep(Duration::from_millis(800));
+    // AMQP 1.0 (qpid-proton's example broker) beside mosquitto; an OPC UA server (asyncua) and a
+    // BACnet device (bacpypes3) beside the Modbus server.
+    let deb_py = "/usr/bin/python3";
+    let proton_broker = "/usr/share/proton/examples/python/broker.py";
+    assert!(
+        Path::new(proton_broker).is_file(),
+        "install libqpid-proton11-dev-examples"
+    );
+    let peers = live::repo().join("tests/peers");
+    let peer_py = |f: &str| peers.join(f).to_string_lossy().into_owned();
+    let mut amqp_broker = Guard::new(
+        in_ns(
+            &ipcmd,
+            &ns("b"),
+            &[deb_py, proton_broker, "-a", "10.232.1.2:5672"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("proton broker: {e}")),
+    );
+    let mut opcua = Guard::new(
+        in_ns(
+            &ipcmd,
+            &ns("p"),
+            &["python3", &peer_py("opcua_server.py"), "4840", "10.232.3.2"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("opcua server: {e}")),
+    );
+    let mut bacnet = Guard::new(
+        in_ns(
+            &ipcmd,
+            &ns("p"),
+            &[
+                "python3",
+                &peer_py("bacnet_pair.py"),
+                "device",
+                "10.232.3.2",
+                "24",
+                "47808",
+                "599",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("bacnet device: {e}")),
+    );
+    let listening = |ns_name: &str, port: u16| {
+        let out = in_ns(
+            &ipcmd,
+            ns_name,
+            &["ss", "-Hltn", &format!("sport = :{port}")],
+        )
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+        !out.is_empty()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(listening(&ns("b"), 1883)
+        && listening(&ns("b"), 5672)
+        && listening(&ns("p"), 502)
+        && listening(&ns("p"), 4840))
+    {
+        assert!(Instant::now() < deadline, "peers not listening after 30 s");
+        thread::sleep(Duration::from_millis(200));
+    }
+    thread::sleep(Duration::from_millis(500));
 
     // edgetap as nobody with CAP_NET_RAW + CAP_NET_ADMIN only.
     let state = tmp.join("state");
@@ -364,9 +435,70 @@ fn appliance_end_to_end_on_real_interfaces() {
             }
         }
     });
+    // The other protocols, learned too: an AMQP 1.0 session from the sensor, an OPC UA client
+    // and a BACnet client on the HMI.
+    let others = thread::spawn({
+        let ipcmd = ipcmd.clone();
+        let (s_ns, h_ns) = (ns("s"), ns("h"));
+        let (amqp_py, ua_py, bac_py) = (
+            peer_py("amqp_proton_session.py"),
+            peer_py("opcua_client.py"),
+            peer_py("bacnet_pair.py"),
+        );
+        move || {
+            let run_quiet = |mut c: Command, what: &str| {
+                let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert!(
+                    out.status.success(),
+                    "{what} failed: {}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            run_quiet(
+                in_ns(
+                    &ipcmd,
+                    &s_ns,
+                    &[deb_py, &amqp_py, "amqp://10.232.1.2:5672", "examples"],
+                ),
+                "AMQP 1.0 client",
+            );
+            run_quiet(
+                in_ns(&ipcmd, &h_ns, &["python3", &ua_py, "4840", "10.232.3.2"]),
+                "OPC UA client",
+            );
+            run_quiet(
+                in_ns(
+                    &ipcmd,
+                    &h_ns,
+                    &[
+                        "python3",
+                        &bac_py,
+                        "client",
+                        "10.232.4.2",
+                        "24",
+                        "47808",
+                        "10.232.3.2",
+                        "47808",
+                        "599",
+                        "3",
+                    ],
+                ),
+                "BACnet client",
+            );
+        }
+    });
     publish(36, 20);
     let _ = hmi.join();
-    while learn_start.elapsed() < Duration::from_secs(14) {
+    others
+        .join()
+        .unwrap_or_else(|_| panic!("a learning-phase client failed"));
+    assert!(
+        learn_start.elapsed() < Duration::from_secs(19),
+        "the learning-phase traffic took {:?}, past the learning period",
+        learn_start.elapsed()
+    );
+    while learn_start.elapsed() < Duration::from_secs(22) {
         thread::sleep(Duration::from_millis(200));
     }
     let (_, st) = curl(port, "/api/v1/stats", "GET");
@@ -424,7 +556,22 @@ fn appliance_end_to_end_on_real_interfaces() {
         text.contains("mqtt_broker") && text.contains("modbus_server"),
         "{text}"
     );
-    let (_, g) = curl(port, "/api/v1/graph", "GET");
+    // The snapshot the API reads is published once a second: wait for it to show the probe.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let g = loop {
+        let (_, g) = curl(port, "/api/v1/graph", "GET");
+        let edges = g["edges"].as_array().cloned().unwrap_or_default();
+        let learned_mqtt = edges
+            .iter()
+            .any(|e| e["port"] == 1883 && e["learned"] == true);
+        let alerted_modbus = edges
+            .iter()
+            .any(|e| e["port"] == 502 && e["alerted"] == true);
+        if (learned_mqtt && alerted_modbus) || Instant::now() > deadline {
+            break g;
+        }
+        thread::sleep(Duration::from_millis(300));
+    };
     let edges = g["edges"].as_array().cloned().unwrap_or_default();
     assert!(
         edges
@@ -490,6 +637,71 @@ fn appliance_end_to_end_on_real_interfaces() {
         }
     }
     broker.terminate("mosquitto");
+    amqp_broker.terminate("proton broker");
+    opcua.terminate("opcua server");
+    bacnet.terminate("bacnet device");
     plc.terminate("modbus-peer");
     drop(net);
+}
+
+/// SIGHUP reloads the config: known devices appear in the inventory, and a config naming a bad
+/// rules folder leaves the running rules in place (the process keeps serving).
+#[test]
+fn sighup_reloads_config_and_keeps_running_on_bad_rules() {
+    require_root();
+    let edgetap = cargo_bin("edgetap", "edgetap");
+    let tmp = live::temp_dir("sighup");
+    let cfg = tmp.join("edgetap.toml");
+    let state = tmp.join("state");
+    let port = live::free_tcp_port();
+    let base = format!(
+        "interfaces = [\"lo\"]\nfilter = \"tcp port 1\"\nlisten = \"127.0.0.1:{port}\"\nstate = \"{}\"\nlearn_for = \"1s\"\n",
+        state.display()
+    );
+    std::fs::write(&cfg, &base).unwrap_or_else(|e| panic!("{e}"));
+    let child = Command::new(&edgetap)
+        .arg("run")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--duration", "60s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pid = child.id();
+    let mut guard = Guard::new(child);
+    wait_api(port, Duration::from_secs(20));
+    let known = tmp.join("known.toml");
+    std::fs::write(
+        &known,
+        "[[device]]\nname = \"lab-plc\"\nip = \"10.99.0.5\"\nlabels = [\"lab\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&cfg, format!("{base}known = [\"{}\"]\n", known.display()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    live::signal(pid, "HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, v) = curl(port, "/api/v1/devices", "GET");
+        if v.to_string().contains("lab-plc") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "known device not in the inventory after SIGHUP: {v}"
+        );
+        thread::sleep(Duration::from_millis(300));
+    }
+    // A bad rules folder: the old rules stay, the process keeps serving.
+    let rules = tmp.join("rules");
+    std::fs::create_dir_all(&rules).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(rules.join("bad.toml"), "[[rule]]\nsid = \"x\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&cfg, format!("{base}rules = \"{}\"\n", rules.display()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    live::signal(pid, "HUP");
+    thread::sleep(Duration::from_secs(2));
+    assert_eq!(curl(port, "/healthz", "GET").0, 200);
+    let st = guard.terminate("edgetap run after SIGHUPs");
+    assert!(st.success(), "{st}");
 }

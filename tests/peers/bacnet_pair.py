@@ -38,6 +38,31 @@ def mkdev(inst, name):
     )
 
 
+async def serve_device(host, prefix, dev_port, inst):
+    """Device only, forever (for tests whose client runs in another network namespace)."""
+    srv = NormalApplication(mkdev(inst, f"plc-{inst}"), IPv4Address(f"{host}/{prefix}:{dev_port}"))
+    srv.add_object(AnalogValueObject(objectIdentifier=("analogValue", 1), objectName="temp-1",
+                                     presentValue=21.5, statusFlags=[0, 0, 0, 0], units="degreesCelsius"))
+    out("device-ready")
+    while True:
+        await asyncio.sleep(3600)
+
+
+async def client_only(host, prefix, cli_port, dev_host, dev_port, inst, rounds):
+    """Client only: ReadProperty of the device's object-name and vendor-identifier, `rounds` times."""
+    cli = NormalApplication(mkdev(inst + 1, f"client-{inst + 1}"), IPv4Address(f"{host}/{prefix}:{cli_port}"))
+    dst = Address(f"{dev_host}:{dev_port}")
+    try:
+        for _ in range(rounds):
+            for prop in ["object-name", "vendor-identifier"]:
+                v = await asyncio.wait_for(cli.read_property(dst, f"device,{inst}", prop), 10)
+                out("read-property", prop=prop, value=v)
+            await asyncio.sleep(1)
+    finally:
+        cli.close()
+    return True
+
+
 async def main(dev_port, cli_port, inst):
     ok = True
     srv = NormalApplication(mkdev(inst, f"plc-{inst}"), IPv4Address(f"127.0.0.1/8:{dev_port}"))
@@ -75,6 +100,15 @@ async def main(dev_port, cli_port, inst):
 
 
 if __name__ == "__main__":
+    # bacnet_pair.py device HOST PREFIX PORT INSTANCE
+    # bacnet_pair.py client HOST PREFIX PORT DEVICE_HOST DEVICE_PORT INSTANCE ROUNDS
+    if len(sys.argv) > 1 and sys.argv[1] == "device":
+        h, pfx, port, inst = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        asyncio.run(serve_device(h, pfx, port, inst))
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "client":
+        h, pfx, port, dh, dp, inst, rounds = sys.argv[2:9]
+        sys.exit(0 if asyncio.run(client_only(h, pfx, int(port), dh, int(dp), int(inst), int(rounds))) else 1)
     if len(sys.argv) < 3:
         sys.exit("usage: bacnet_pair.py DEVICE_PORT CLIENT_PORT [DEVICE_INSTANCE]")
     inst = int(sys.argv[3]) if len(sys.argv) > 3 else 599

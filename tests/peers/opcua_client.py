@@ -1,5 +1,5 @@
 # asyncua (PyPI, run with the PATH python3) OPC UA client for tests/live_opcua.rs.
-# Usage: opcua_client.py PORT
+# Usage: opcua_client.py PORT [HOST]
 # GetEndpoints; anonymous session: Browse, Read, Write, Call, CreateSubscription; then a session
 # with user operator and a wrong password (refused), then one with the right password.
 import asyncio, sys
@@ -7,7 +7,8 @@ from asyncua import Client, ua
 
 async def main():
     port = int(sys.argv[1])
-    url = f"opc.tcp://127.0.0.1:{port}/edgetap/"
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    url = f"opc.tcp://{host}:{port}/edgetap/"
     eps = await Client(url).connect_and_get_server_endpoints()
     print("endpoints", len(eps), flush=True)
 

@@ -21,9 +21,10 @@ def reset(parent, x):
 
 async def main():
     port = int(sys.argv[1])
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
     s = Server(user_manager=Users())
     await s.init()
-    s.set_endpoint(f"opc.tcp://127.0.0.1:{port}/edgetap/")
+    s.set_endpoint(f"opc.tcp://{host}:{port}/edgetap/")
     s.set_server_name("edgetap live PLC")
     s.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     await s.set_application_uri("urn:edgetap:live:server")
