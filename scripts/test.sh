@@ -19,6 +19,6 @@ fi
 for mod in bacpypes3 asyncua jsonschema schemathesis; do
   python3 -c "import $mod" 2>/dev/null || pip install -q "$mod"
 done
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
