@@ -374,7 +374,9 @@ fn live_capture_of_tokio_modbus_peer() {
     let mut tap = Guard(
         Some(
             Command::new(EDGETAP)
-                .args(["capture", "-i", "lo", "--filter", &filter, "--format", "jsonl"])
+                .args([
+                    "capture", "-i", "lo", "--filter", &filter, "--format", "jsonl",
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
