@@ -40,11 +40,14 @@ impl Shared {
         }
     }
     pub fn set(&self, s: Snapshot) {
-        let s = Arc::new(s);
+        let mut s = Arc::new(s);
         match self.0.lock() {
-            Ok(mut g) => *g = s,
-            Err(p) => *p.into_inner() = s,
+            Ok(mut g) => std::mem::swap(&mut *g, &mut s),
+            Err(p) => std::mem::swap(&mut *p.into_inner(), &mut s),
         }
+        // The old snapshot is freed here, after the lock is released (a large one takes
+        // milliseconds to free).
+        drop(s);
     }
 }
 

@@ -12,7 +12,7 @@ mod live;
 #[path = "common/api.rs"]
 mod apihelp;
 
-use apihelp::{fixture, http, state_copy, Serve};
+use apihelp::{fixture, http, state_copy, synthetic_snapshot, walk, InProc, Serve};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -67,7 +67,11 @@ fn health_inventory_graph_stats_metrics_openapi_page() {
     // The inventory.
     let d = s.json("/api/v1/devices");
     let devices = d["devices"].as_array().expect("devices array");
-    assert_eq!(d["count"], devices.len());
+    assert!(
+        d["next"].is_null(),
+        "a small site fits in one page: {}",
+        d["next"]
+    );
     assert!(devices.len() >= 8, "only {} devices", devices.len());
     let ids: Vec<&str> = devices.iter().filter_map(|d| d["id"].as_str()).collect();
     let mut sorted = ids.clone();
@@ -104,6 +108,11 @@ fn health_inventory_graph_stats_metrics_openapi_page() {
     let g = s.json("/api/v1/graph");
     let nodes = g["nodes"].as_array().expect("nodes");
     let edges = g["edges"].as_array().expect("edges");
+    assert!(
+        g["next"].is_null(),
+        "a small site fits in one page: {}",
+        g["next"]
+    );
     assert_eq!(nodes.len(), devices.len());
     assert!(edges.len() >= 8, "{} edges", edges.len());
     let node_ids: HashSet<&str> = nodes.iter().filter_map(|n| n["id"].as_str()).collect();
@@ -141,6 +150,10 @@ fn health_inventory_graph_stats_metrics_openapi_page() {
     let dot = dot.text();
     assert!(dot.starts_with("digraph edgetap {"), "{dot}");
     assert!(dot.trim_end().ends_with('}'), "{dot}");
+    assert!(
+        !dot.contains("truncated"),
+        "a small site's DOT is whole: {dot}"
+    );
     assert!(dot.contains("label=\"boiler-plc\\n"), "{dot}");
     assert!(dot.contains("label=\"modbus/502\""), "{dot}");
     assert_eq!(dot.matches(" -> ").count(), edges.len(), "{dot}");
@@ -149,6 +162,10 @@ fn health_inventory_graph_stats_metrics_openapi_page() {
         fresh,
         "new and alerted edges are dashed:\n{dot}"
     );
+
+    // Paging walks give every device and every edge once, whatever the page size.
+    let get = |p: &str| s.json(p);
+    check_walks(&get, devices, nodes, edges, &[1, 3, 7]);
 
     // Stats and metrics.
     let alerts = all_alerts(&s);
@@ -287,6 +304,87 @@ fn health_inventory_graph_stats_metrics_openapi_page() {
     assert!(p.text().contains("<svg id=\"graph\""));
     assert_eq!(p.header("x-content-type-options"), Some("nosniff"));
     assert!(s.stop().success());
+}
+
+/// Walks `/api/v1/devices` and `/api/v1/graph` with each limit: every device once and in id
+/// order, every edge once, every node at least once, each page within its limit and holding
+/// the nodes of its edges.
+fn check_walks(
+    get: &dyn Fn(&str) -> Value,
+    devices: &[Value],
+    nodes: &[Value],
+    edges: &[Value],
+    limits: &[usize],
+) {
+    let key = |e: &Value| {
+        format!(
+            "{} {} {} {:05} {:020}",
+            e["client"].as_str().unwrap(),
+            e["server"].as_str().unwrap(),
+            e["transport"].as_str().unwrap(),
+            e["port"].as_u64().unwrap(),
+            e["first_ns"].as_u64().unwrap()
+        )
+    };
+    let mut want_edges: Vec<String> = edges.iter().map(key).collect();
+    want_edges.sort();
+    let want_nodes: HashSet<&str> = nodes.iter().filter_map(|n| n["id"].as_str()).collect();
+    for &limit in limits {
+        let pages = walk(get, &format!("/api/v1/devices?limit={limit}"));
+        let mut walked = Vec::new();
+        for p in &pages {
+            let list = p["devices"].as_array().expect("devices");
+            assert!(
+                !list.is_empty() && list.len() <= limit,
+                "limit {limit}: {} devices",
+                list.len()
+            );
+            walked.extend(list.iter().cloned());
+        }
+        assert_eq!(walked, devices, "devices, limit {limit}");
+        assert_eq!(
+            pages.len(),
+            devices.len().div_ceil(limit),
+            "pages, limit {limit}"
+        );
+
+        let pages = walk(get, &format!("/api/v1/graph?limit={limit}"));
+        let (mut got_edges, mut got_nodes) = (Vec::new(), HashSet::new());
+        for p in &pages {
+            let page_nodes: HashSet<&str> = p["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .filter_map(|n| n["id"].as_str())
+                .collect();
+            let page_edges = p["edges"].as_array().expect("edges");
+            let mut ends = HashSet::new();
+            for e in page_edges {
+                for end in ["client", "server"] {
+                    let id = e[end].as_str().unwrap();
+                    assert!(
+                        page_nodes.contains(id),
+                        "limit {limit}: {end} of {e} not in its page"
+                    );
+                    ends.insert(id);
+                }
+                got_edges.push(key(e));
+            }
+            let isolated = page_nodes.iter().filter(|n| !ends.contains(*n)).count();
+            let items = page_edges.len() + isolated;
+            assert!(
+                items > 0 && items <= limit,
+                "limit {limit}: {items} items in a page"
+            );
+            got_nodes.extend(page_nodes.iter().map(|n| n.to_string()));
+        }
+        let mut sorted = got_edges.clone();
+        sorted.sort();
+        assert_eq!(got_edges, sorted, "edges are sorted, limit {limit}");
+        assert_eq!(got_edges, want_edges, "edges, limit {limit}");
+        let got_nodes: HashSet<&str> = got_nodes.iter().map(String::as_str).collect();
+        assert_eq!(got_nodes, want_nodes, "nodes, limit {limit}");
+    }
 }
 
 #[test]
@@ -500,8 +598,23 @@ fn bad_parameters_unknown_ids_and_methods() {
         "/api/v1/alerts?colour=red",
         "/api/v1/alerts?%ff=1",
         "/api/v1/devices?all=1",
+        "/api/v1/devices?limit=0",
+        "/api/v1/devices?limit=501",
+        "/api/v1/devices?limit=x",
+        "/api/v1/devices?limit=1&limit=1",
+        "/api/v1/devices?cursor=",
+        "/api/v1/devices?cursor=zz",
+        "/api/v1/devices?cursor=0",
+        "/api/v1/devices?cursor=ABCD",
         "/api/v1/graph?format=svg",
         "/api/v1/graph?format=dot&x=1",
+        "/api/v1/graph?limit=0",
+        "/api/v1/graph?limit=501",
+        "/api/v1/graph?cursor=",
+        "/api/v1/graph?cursor=6400",
+        "/api/v1/graph?cursor=zz",
+        "/api/v1/graph?format=dot&limit=5",
+        "/api/v1/graph?format=dot&cursor=6e0064",
         "/api/v1/stats?x",
         "/api/v1/mode?x=1",
         "/metrics?debug=1",
@@ -802,10 +915,33 @@ fn commands_reach_the_pipeline_in_process() {
             .len(),
         5
     );
-    assert_eq!(
-        get("/api/v1/openapi.json").json()["components"]["parameters"]["limit"]["schema"]
-            ["maximum"],
-        5
+    let doc = get("/api/v1/openapi.json").json();
+    for p in ["limit", "pageLimit"] {
+        assert_eq!(
+            doc["components"]["parameters"][p]["schema"]["maximum"], 5,
+            "{p}"
+        );
+    }
+    // And of the inventory's pages.
+    let devs = get("/api/v1/devices").json();
+    assert_eq!(devs["devices"].as_array().unwrap().len(), 5);
+    assert!(devs["next"].is_string());
+    assert_error(
+        &get("/api/v1/devices?limit=6"),
+        400,
+        "devices limit over max_page",
+    );
+    assert_error(
+        &get("/api/v1/graph?limit=6"),
+        400,
+        "graph limit over max_page",
+    );
+    assert!(
+        get("/api/v1/graph").json()["edges"]
+            .as_array()
+            .unwrap()
+            .len()
+            <= 5
     );
     assert!(get("/metrics").text().contains("\nedgetap_test_extra 7\n"));
     assert!(get("/metrics").text().contains("\nedgetap_learning 1\n"));
@@ -930,13 +1066,16 @@ fn an_empty_state_directory_is_served() {
     let s = Serve::start(&dir, "127.0.0.1", None);
     assert_eq!(
         s.json("/api/v1/devices"),
-        json!({"devices": [], "count": 0})
+        json!({"devices": [], "next": null})
     );
     assert_eq!(
         s.json("/api/v1/alerts"),
         json!({"alerts": [], "next": null})
     );
-    assert_eq!(s.json("/api/v1/graph"), json!({"nodes": [], "edges": []}));
+    assert_eq!(
+        s.json("/api/v1/graph"),
+        json!({"nodes": [], "edges": [], "next": null})
+    );
     let st = s.json("/api/v1/stats");
     assert_eq!(st["packets"], 0);
     assert_eq!(st["devices"], 0);
@@ -948,4 +1087,148 @@ fn an_empty_state_directory_is_served() {
     assert!(s.get("/metrics").text().contains("\nedgetap_devices 0\n"));
     assert_eq!(s.get("/").status, 200);
     assert!(s.stop().success());
+}
+
+#[test]
+fn a_large_inventory_is_paged_and_bounded() {
+    // 6,000 devices (100 without edges) and 27,000 edges: the size of the benchmark capture.
+    let snap = synthetic_snapshot(6000, 27_000, 100);
+    let (all_devices, g) = (snap.devices.clone(), snap.graph.clone());
+    let (nodes, edges) = (
+        g["nodes"].as_array().unwrap().clone(),
+        g["edges"].as_array().unwrap().clone(),
+    );
+    let srv = InProc::start(snap.clone(), 500, None);
+
+    // Default pages: 500 items, and small.
+    let r = srv.get("/api/v1/devices");
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["devices"].as_array().unwrap().len(), 500);
+    assert!(v["next"].is_string());
+    assert!(
+        r.body.len() < 400_000,
+        "a devices page of {} bytes",
+        r.body.len()
+    );
+    let r = srv.get("/api/v1/graph");
+    let v = r.json();
+    assert_eq!(v["edges"].as_array().unwrap().len(), 500);
+    assert!(v["nodes"].as_array().unwrap().len() <= 1000);
+    assert!(v["next"].is_string());
+    assert!(
+        r.body.len() < 400_000,
+        "a graph page of {} bytes",
+        r.body.len()
+    );
+
+    // Walks give everything once.
+    let get = |p: &str| srv.json(p);
+    check_walks(&get, &all_devices, &nodes, &edges, &[500, 333]);
+    let pages = walk(get, "/api/v1/graph");
+    let isolated: Vec<&Value> = pages
+        .iter()
+        .flat_map(|p| p["nodes"].as_array().unwrap())
+        .filter(|n| n["id"] == nodes[5950]["id"] || n["id"] == nodes[5999]["id"])
+        .collect();
+    assert_eq!(
+        isolated.len(),
+        2,
+        "devices without edges come once, after the edges"
+    );
+    assert!(pages.last().unwrap()["edges"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Lookups by id and by name.
+    let d = &all_devices[4321];
+    assert_eq!(
+        &srv.json(&format!("/api/v1/devices/{}", d["id"].as_str().unwrap())),
+        d
+    );
+    assert_eq!(
+        &srv.json(&format!("/api/v1/devices/{}", d["name"].as_str().unwrap())),
+        d
+    );
+    assert_error(&srv.get("/api/v1/devices/dev-99999"), 404, "unknown name");
+
+    // DOT: whole but bounded, and says so.
+    let dot = srv.get("/api/v1/graph?format=dot");
+    assert_eq!(dot.status, 200);
+    let dot = dot.text();
+    assert_eq!(dot.matches(" -> ").count(), 2000, "DOT edges");
+    assert!(
+        dot.contains("\n  // truncated: the first 2000 of 27000 edges"),
+        "{}",
+        &dot[..400]
+    );
+    assert!(
+        dot.contains("of 100 devices without edges"),
+        "{}",
+        &dot[..400]
+    );
+    assert!(dot.trim_end().ends_with('}'));
+
+    // A walk across a new snapshot: nothing repeated or skipped of what was there.
+    let first = srv.json("/api/v1/devices?limit=500");
+    let mut newer = snap.clone();
+    newer
+        .devices
+        .insert(0, json!({"id": "d0", "name": "newcomer"}));
+    newer.devices.push(json!({"id": "dzzz", "name": "late"}));
+    srv.shared.set(newer);
+    // The API may answer from the previous snapshot for a moment (while indexing this one).
+    let t0 = Instant::now();
+    while srv.get("/api/v1/devices/dzzz").status != 200 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the new snapshot never showed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut rest = Vec::new();
+    let mut cursor = first["next"].as_str().map(str::to_string);
+    while let Some(c) = cursor {
+        let v = srv.json(&format!("/api/v1/devices?limit=500&cursor={c}"));
+        cursor = v["next"].as_str().map(str::to_string);
+        rest.push(v);
+    }
+    let mut ids: Vec<String> = first["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest.iter().flat_map(|p| p["devices"].as_array().unwrap()))
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids.pop().as_deref(),
+        Some("dzzz"),
+        "a device behind the cursor is seen"
+    );
+    let want: Vec<String> = all_devices
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, want);
+
+    // Bad cursors are refused, a cursor past the end is an empty last page.
+    assert_error(
+        &srv.get("/api/v1/graph?cursor=64"),
+        400,
+        "devices-like graph cursor",
+    );
+    // (Cursors are opaque; this one is made the way the server makes them.)
+    let past: String = br#"["d","dzzzz",0]"#.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        srv.json(&format!("/api/v1/devices?cursor={past}")),
+        json!({"devices": [], "next": null})
+    );
+    let devices_cursor = first["next"].as_str().unwrap();
+    assert_error(
+        &srv.get(&format!("/api/v1/graph?cursor={devices_cursor}")),
+        400,
+        "a devices cursor for the graph",
+    );
+    srv.stop();
 }

@@ -11,7 +11,7 @@ mod live;
 #[path = "common/api.rs"]
 mod apihelp;
 
-use apihelp::{state_copy, Serve};
+use apihelp::{state_copy, synthetic_snapshot, InProc, Serve};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -202,6 +202,87 @@ fn page_renders_inventory_alerts_and_graph_in_chromium() {
         "alert count in the header"
     );
     assert!(s.stop().success());
+}
+
+/// The part of the DOM between `start` and the next `end`.
+fn part<'a>(dom: &'a str, start: &str, end: &str) -> &'a str {
+    dom.split(start)
+        .nth(1)
+        .and_then(|t| t.split(end).next())
+        .unwrap_or_else(|| panic!("no {start} in the page"))
+}
+
+#[test]
+fn page_walks_the_pages_of_a_larger_site() {
+    // 7 items a page: the page has to follow `next` to show the 60 devices and 90 edges.
+    let snap = synthetic_snapshot(60, 90, 5);
+    let srv = InProc::start(snap, 7, Some(TOKEN));
+    assert!(srv.json("/api/v1/devices")["next"].is_string());
+    let dom = chromium(
+        &["--virtual-time-budget=5000", "--dump-dom"],
+        &srv.url(&format!("/?token={TOKEN}")),
+    );
+    assert!(
+        !dom.contains("class=\"shown\""),
+        "the page shows an error banner: {}",
+        part(&dom, "id=\"banner\"", "</div>")
+    );
+    let inventory = part(&dom, "<table id=\"inventory\">", "</table>");
+    assert_eq!(
+        inventory.matches("<tr data-id=").count(),
+        60,
+        "inventory rows"
+    );
+    assert!(
+        dom.contains("id=\"inventory-count\">60 devices<"),
+        "inventory count"
+    );
+    let svg = part(&dom, "<svg id=\"graph\"", "</svg>");
+    assert_eq!(svg.matches("class=\"node").count(), 60, "SVG nodes");
+    assert_eq!(svg.matches("class=\"edge").count(), 90, "SVG edges");
+    assert!(
+        dom.contains("id=\"graph-count\">60 devices, 90 edges, 9 new or alerted<"),
+        "graph count"
+    );
+    srv.stop();
+
+    // A site larger than the page shows: its first pages, and it says so.
+    let snap = synthetic_snapshot(2600, 3000, 10);
+    let srv = InProc::start(snap, 500, Some(TOKEN));
+    let t0 = Instant::now();
+    let dom = chromium(
+        &["--virtual-time-budget=10000", "--dump-dom"],
+        &srv.url(&format!("/?token={TOKEN}")),
+    );
+    eprintln!(
+        "chromium on 2600 devices: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(
+        !dom.contains("class=\"shown\""),
+        "the page shows an error banner: {}",
+        part(&dom, "id=\"banner\"", "</div>")
+    );
+    let inventory = part(&dom, "<table id=\"inventory\">", "</table>");
+    assert_eq!(
+        inventory.matches("<tr data-id=").count(),
+        2000,
+        "inventory rows"
+    );
+    assert!(
+        dom.contains("id=\"inventory-count\">2000 devices shown (the first by id of 2600)<"),
+        "inventory count: {}",
+        part(&dom, "id=\"inventory-count\"", "</span>")
+    );
+    let svg = part(&dom, "<svg id=\"graph\"", "</svg>");
+    assert_eq!(svg.matches("class=\"edge").count(), 2000, "SVG edges");
+    assert!(
+        part(&dom, "id=\"graph-count\"", "</span>").contains("(the first of 3000 edges)"),
+        "graph count: {}",
+        part(&dom, "id=\"graph-count\"", "</span>")
+    );
+    assert!(dom.contains("id=\"ndevices\">2600<"), "header devices");
+    srv.stop();
 }
 
 #[test]

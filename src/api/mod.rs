@@ -15,6 +15,7 @@
 
 mod alerts;
 mod fromstore;
+mod inventory;
 mod page;
 mod render;
 
@@ -46,6 +47,11 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub const DEFAULT_MAX_PAGE: usize = 500;
 /// Alerts per page when `limit` is not given (or `max_page` if smaller).
 pub const DEFAULT_LIMIT: usize = 100;
+/// Devices, or graph items, per page when `limit` is not given (or `max_page` if smaller).
+pub const DEFAULT_INVENTORY_LIMIT: usize = 500;
+/// Most graph items (edges, then isolated nodes) in `GET /api/v1/graph?format=dot`: the DOT is
+/// the first page of this size, with a comment saying so when the graph is larger.
+pub const MAX_DOT_ITEMS: usize = 2000;
 /// How long open connections may take to finish once shutdown was asked for.
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -55,7 +61,7 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     /// Bearer token every request but `/healthz` must carry; required off loopback.
     pub token: Option<String>,
-    /// Most alerts per page (`limit`'s maximum), default 500.
+    /// Most alerts, devices or graph items per page (`limit`'s maximum), default 500.
     pub max_page: usize,
 }
 
@@ -121,7 +127,9 @@ pub async fn serve_on(
             ""
         }
     );
-    let app = router(&cfg, state);
+    let app = Arc::new(App::new(&cfg, state));
+    let keeper = tokio::spawn(keep_snapshots(Arc::clone(&app)));
+    let app = routes(app);
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -139,7 +147,28 @@ pub async fn serve_on(
             tracing::warn!("API: connections still open {DRAIN:?} after shutdown; closing them");
         }
     }
+    keeper.abort();
     Ok(())
+}
+
+/// Holds the newest snapshot (looking every 100 ms), so that when `run` publishes the next one
+/// the swap does not free the previous one (for a large site, tens of milliseconds of freeing,
+/// on the pipeline thread and under the lock every request takes); old snapshots, and those
+/// the view cache lets go of when unused, are freed here on the blocking pool instead.
+async fn keep_snapshots(app: Arc<App>) {
+    let shared = app.state.snapshot.clone();
+    let mut held = shared.get();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let s = shared.get();
+        let trimmed = app.views.trim();
+        if !Arc::ptr_eq(&s, &held) || !trimmed.is_empty() {
+            let old = std::mem::replace(&mut held, s);
+            tokio::task::spawn_blocking(move || drop((old, trimmed)));
+        }
+    }
 }
 
 /// Checks a configuration the way [`serve`] does, for callers that want to fail before starting
@@ -171,6 +200,8 @@ struct App {
     max_page: usize,
     /// Alert ids to store keys; also serialises the API's read-modify-writes of alerts.
     index: Mutex<alerts::IdIndex>,
+    /// Indexes of the newest snapshot, for paging the inventory and the graph.
+    views: Arc<inventory::ViewCache>,
     openapi: Value,
 }
 
@@ -178,18 +209,31 @@ type AppState = State<Arc<App>>;
 
 /// The routes, with authentication, the body limit and the common headers.
 pub fn router(cfg: &ApiConfig, state: ApiState) -> Router {
-    let mut openapi: Value =
-        serde_json::from_str(include_str!("openapi.json")).unwrap_or_else(|_| json!({}));
-    if let Some(m) = openapi.pointer_mut("/components/parameters/limit/schema/maximum") {
-        *m = json!(cfg.max_page);
+    routes(Arc::new(App::new(cfg, state)))
+}
+
+impl App {
+    fn new(cfg: &ApiConfig, state: ApiState) -> App {
+        let mut openapi: Value =
+            serde_json::from_str(include_str!("openapi.json")).unwrap_or_else(|_| json!({}));
+        for p in ["limit", "pageLimit"] {
+            let at = format!("/components/parameters/{p}/schema/maximum");
+            if let Some(m) = openapi.pointer_mut(&at) {
+                *m = json!(cfg.max_page);
+            }
+        }
+        App {
+            state,
+            token: cfg.token.as_ref().map(|t| t.as_bytes().to_vec()),
+            max_page: cfg.max_page.max(1),
+            index: Mutex::new(alerts::IdIndex::default()),
+            views: Arc::default(),
+            openapi,
+        }
     }
-    let app = Arc::new(App {
-        state,
-        token: cfg.token.as_ref().map(|t| t.as_bytes().to_vec()),
-        max_page: cfg.max_page.max(1),
-        index: Mutex::new(alerts::IdIndex::default()),
-        openapi,
-    });
+}
+
+fn routes(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(page_handler))
         .route("/healthz", get(healthz))
@@ -269,6 +313,19 @@ impl Params {
     }
     fn get(&self, k: &str) -> Option<&str> {
         self.0.iter().find(|(p, _)| p == k).map(|(_, v)| v.as_str())
+    }
+    /// `limit`: 1 to `max`, `default` when not given.
+    fn limit(&self, default: usize, max: usize) -> ApiResult<usize> {
+        match self.get("limit") {
+            None => Ok(default.min(max)),
+            Some(l) => match l.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad(format!(
+                    "limit must be an integer from 1 to {max}, not {:?}",
+                    clip(l)
+                ))),
+            },
+        }
     }
 }
 
@@ -490,19 +547,7 @@ async fn list_alerts(
             Some("") => return Err(ApiError::bad("device is empty")),
             d => d.map(str::to_string),
         },
-        limit: match p.get("limit") {
-            None => DEFAULT_LIMIT.min(app.max_page),
-            Some(l) => match l.parse::<usize>() {
-                Ok(n) if (1..=app.max_page).contains(&n) => n,
-                _ => {
-                    return Err(ApiError::bad(format!(
-                        "limit must be an integer from 1 to {}, not {:?}",
-                        app.max_page,
-                        clip(l)
-                    )))
-                }
-            },
-        },
+        limit: p.limit(DEFAULT_LIMIT, app.max_page)?,
         cursor: p
             .get("cursor")
             .map(|c| alerts::decode_cursor(c).map_err(ApiError::bad))
@@ -664,13 +709,38 @@ async fn put_mode(
         .into_response())
 }
 
+/// Runs `f` on the blocking pool with a snapshot and its index `k` built (see
+/// [`inventory::ViewCache`]): building indexes, serialising a page and freeing snapshots stay
+/// off the API's async worker.
+async fn with_views(
+    app: &Arc<App>,
+    k: inventory::Kind,
+    f: impl FnOnce(&Snapshot, &inventory::Views) -> ApiResult + Send + 'static,
+) -> ApiResult {
+    let s = app.state.snapshot.get();
+    let views = Arc::clone(&app.views);
+    blocking(move || {
+        let v = views.get(s, k);
+        f(&v.snap, &v)
+    })
+    .await
+}
+
 async fn devices(
     State(app): AppState,
     q: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> ApiResult {
-    Params::new(q, &[])?;
-    let s = app.state.snapshot.get();
-    Ok(Json(json!({"devices": s.devices, "count": s.devices.len()})).into_response())
+    let p = Params::new(q, &["limit", "cursor"])?;
+    let limit = p.limit(DEFAULT_INVENTORY_LIMIT, app.max_page)?;
+    let cursor = p
+        .get("cursor")
+        .map(|c| inventory::Cursor::decode(c, false))
+        .transpose()?;
+    with_views(&app, inventory::Kind::Devices, move |s, v| {
+        let page = v.devices().page(&s.devices, cursor.as_ref(), limit);
+        Ok(Json(page).into_response())
+    })
+    .await
 }
 
 async fn device(
@@ -680,40 +750,68 @@ async fn device(
 ) -> ApiResult {
     let id = path_id(id)?;
     Params::new(q, &[])?;
-    let s = app.state.snapshot.get();
-    let field = |d: &Value, k: &str| d.get(k).and_then(Value::as_str) == Some(id.as_str());
-    let found = s
-        .devices
-        .iter()
-        .find(|d| field(d, "id"))
-        .or_else(|| s.devices.iter().find(|d| field(d, "name")));
-    match found {
-        Some(d) => Ok(Json(d.clone()).into_response()),
-        None => Err(ApiError::not_found(format!("no device {:?}", clip(&id)))),
-    }
+    with_views(&app, inventory::Kind::Devices, move |s, v| {
+        match v.devices().find(&s.devices, &id) {
+            Some(d) => Ok(Json(d).into_response()),
+            None => Err(ApiError::not_found(format!("no device {:?}", clip(&id)))),
+        }
+    })
+    .await
 }
 
 async fn graph(
     State(app): AppState,
     q: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> ApiResult {
-    let p = Params::new(q, &["format"])?;
-    let s = app.state.snapshot.get();
-    match p.get("format") {
-        None | Some("json") => Ok(Json(render::graph_value(&s.graph)).into_response()),
-        Some("dot") => Ok((
+    let p = Params::new(q, &["format", "limit", "cursor"])?;
+    let dot = match p.get("format") {
+        None | Some("json") => false,
+        Some("dot") => true,
+        Some(f) => {
+            return Err(ApiError::bad(format!(
+                "unknown format {:?}: json or dot",
+                clip(f)
+            )))
+        }
+    };
+    if dot && (p.get("limit").is_some() || p.get("cursor").is_some()) {
+        return Err(ApiError::bad(format!(
+            "format=dot is not paged (it shows at most the first {MAX_DOT_ITEMS} edges): \
+             give no limit or cursor, or page the JSON"
+        )));
+    }
+    let limit = p.limit(DEFAULT_INVENTORY_LIMIT, app.max_page)?;
+    let cursor = p
+        .get("cursor")
+        .map(|c| inventory::Cursor::decode(c, true))
+        .transpose()?;
+    with_views(&app, inventory::Kind::Graph, move |s, v| {
+        let idx = v.graph();
+        if !dot {
+            let page = idx.page(&s.graph, cursor.as_ref(), limit);
+            return Ok(Json(page).into_response());
+        }
+        let page = idx.page(&s.graph, None, MAX_DOT_ITEMS);
+        let note = page.next.as_ref().map(|_| {
+            format!(
+                "truncated: the first {} of {} edges (by client, server, transport, port) and {} \
+                 of {} devices without edges; GET /api/v1/graph pages through all of them as JSON",
+                page.edges.len(),
+                idx.edges,
+                page.items - page.edges.len(),
+                idx.isolated
+            )
+        });
+        Ok((
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/vnd.graphviz; charset=utf-8"),
             )],
-            render::dot(&s.graph),
+            render::dot(&page.nodes, &page.edges, note.as_deref()),
         )
-            .into_response()),
-        Some(f) => Err(ApiError::bad(format!(
-            "unknown format {:?}: json or dot",
-            clip(f)
-        ))),
-    }
+            .into_response())
+    })
+    .await
 }
 
 async fn stats(

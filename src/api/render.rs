@@ -6,17 +6,6 @@ use crate::snapshot::Snapshot;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
-/// The snapshot's graph, or an empty one.
-pub fn graph_value(g: &Value) -> Value {
-    let list = |k: &str| {
-        g.get(k)
-            .filter(|v| v.is_array())
-            .cloned()
-            .unwrap_or(json!([]))
-    };
-    json!({"nodes": list("nodes"), "edges": list("edges")})
-}
-
 /// A JSON number as Prometheus writes it (integers exactly).
 fn num(v: Option<&Value>) -> String {
     match v {
@@ -295,23 +284,32 @@ pub fn proto_colour(p: Option<&str>) -> &'static str {
     }
 }
 
-/// The graph in Graphviz DOT: nodes labelled by name and coloured by role, edges labelled by
-/// protocol/port and coloured by protocol; edges not learned or alerted red and dashed.
-pub fn dot(g: &Value) -> String {
-    let g = graph_value(g);
-    let empty = Vec::new();
-    let nodes = g["nodes"].as_array().unwrap_or(&empty);
-    let edges = g["edges"].as_array().unwrap_or(&empty);
+/// A graph (or part of one) in Graphviz DOT: nodes labelled by name and coloured by role, edges
+/// labelled by protocol/port and coloured by protocol; edges not learned or alerted red and
+/// dashed. `note` (say, that the graph was cut short) goes in a comment and in the label.
+pub fn dot(nodes: &[&Value], edges: &[&Value], note: Option<&str>) -> String {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let mut o = String::new();
+    let mut o = String::with_capacity(256 + 120 * (nodes.len() + edges.len()));
     o.push_str("digraph edgetap {\n");
-    o.push_str("  graph [rankdir=LR, fontname=\"Helvetica\", label=\"edgetap peer graph\"];\n");
+    let mut title = "edgetap peer graph".to_string();
+    if let Some(n) = note {
+        let n: String = n.chars().filter(|c| !c.is_control()).collect();
+        let _ = writeln!(o, "  // {n}");
+        title.push_str(" (");
+        title.push_str(&n);
+        title.push(')');
+    }
+    let _ = writeln!(
+        o,
+        "  graph [rankdir=LR, fontname=\"Helvetica\", label={}];",
+        q(&title)
+    );
     o.push_str(
         "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n",
     );
     o.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
     let mut known = std::collections::HashSet::new();
-    for n in nodes {
+    for &n in nodes {
         let id = s(n, "id");
         let roles: Vec<&str> = n
             .get("roles")
@@ -333,7 +331,7 @@ pub fn dot(g: &Value) -> String {
         );
         known.insert(id);
     }
-    for e in edges {
+    for &e in edges {
         let (c, sv) = (s(e, "client"), s(e, "server"));
         for end in [&c, &sv] {
             if known.insert(end.clone()) {
@@ -384,8 +382,10 @@ mod tests {
           "edges": [
             {"client": "d2", "server": "d1", "protocol": "modbus", "port": 502, "learned": true, "alerted": false},
             {"client": "d2", "server": "d3", "protocol": null, "transport": "tcp", "port": 22, "learned": false, "alerted": true}]});
-        let d = dot(&g);
+        let list = |k: &str| g[k].as_array().unwrap().iter().collect::<Vec<_>>();
+        let d = dot(&list("nodes"), &list("edges"), None);
         assert!(d.starts_with("digraph edgetap {"), "{d}");
+        assert!(d.contains("label=\"edgetap peer graph\"]"), "{d}");
         assert!(
             d.contains(r##""d1" [label="pl\"c\\1\n\nmodbus_server""##),
             "{d}"
@@ -401,6 +401,13 @@ mod tests {
         assert!(d.contains("style=dashed"), "{d}");
         assert!(d.contains(r##""d3" [label="d3"]"##), "{d}");
         assert!(d.trim_end().ends_with('}'));
+        let d = dot(&list("nodes")[..1], &[], Some("cut \"short\"\n"));
+        assert!(d.contains("\n  // cut \"short\"\n"), "{d}");
+        assert!(
+            d.contains(r#"label="edgetap peer graph (cut \"short\")""#),
+            "{d}"
+        );
+        assert!(!d.contains("->"), "{d}");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Helpers for the API tests: a state directory learned by the real binary from the site
 //! scenario (`replay --learn base.pcap --state DIR ... attacks.pcap`, once per test binary,
 //! then copied for each test), `edgetap serve` started on a free port and stopped with
-//! SIGTERM, and a small HTTP/1.1 client.
+//! SIGTERM, and a small HTTP/1.1 client; a synthetic site of any size served in process, and
+//! a walk through paged answers.
 //!
 //! Use from a test file with `#[path = "common/live.rs"] mod live;` and
 //! `#[path = "common/api.rs"] mod apihelp;`.
 #![allow(dead_code)]
 
 use crate::live::{free_tcp_port, signal, wait_timeout, Guard, BIN};
-use serde_json::Value;
+use edgetap::snapshot::{Shared, Snapshot};
+use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -355,4 +357,189 @@ pub fn http(
         headers,
         body,
     })
+}
+
+/// A site of `devices` devices (the last `isolated` of them without edges) and `edges` edges,
+/// as a snapshot `run` could publish: devices sorted by id, edges in no particular order.
+pub fn synthetic_snapshot(devices: usize, edges: usize, isolated: usize) -> Snapshot {
+    let connected = devices - isolated;
+    assert!(connected >= 2 && edges >= connected && edges / connected < connected - 1);
+    let id = |i: usize| format!("d{:016x}", (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let roles = |i: usize| match i % 4 {
+        0 => json!(["modbus_server"]),
+        1 => json!(["modbus_client"]),
+        2 => json!(["mqtt_broker"]),
+        _ => json!([]),
+    };
+    let mut devs: Vec<Value> = (0..devices)
+        .map(|i| {
+            json!({
+                "id": id(i), "name": format!("dev-{i:05}"), "name_from": "known",
+                "macs": [{"addr": format!("02:00:00:00:{:02x}:{:02x}", i >> 8 & 255, i & 255),
+                          "first_ns": 1, "last_ns": 2}],
+                "ips": [{"addr": format!("10.1.{}.{}", i / 250, i % 250 + 1),
+                         "first_ns": 1, "last_ns": 2}],
+                "vendor": null, "vendor_from": null, "roles": roles(i),
+                "facts": [{"key": "unit_id", "value": (i % 7).to_string()}],
+                "labels": [], "known": false, "internal": true,
+                "first_ns": 1_700_000_000_000_000_000u64, "last_ns": 1_700_000_001_000_000_000u64,
+            })
+        })
+        .collect();
+    let nodes: Vec<Value> = (0..devices)
+        .map(|i| {
+            json!({"id": id(i), "name": format!("dev-{i:05}"), "roles": roles(i),
+                   "internal": true, "vendor": null})
+        })
+        .collect();
+    let edge_list: Vec<Value> = (0..edges)
+        .map(|k| {
+            let c = k % connected;
+            let s = (c + 1 + k / connected) % connected;
+            json!({
+                "client": id(c), "server": id(s), "transport": "tcp", "port": 502,
+                "protocol": "modbus", "operations": [], "packets": [3, 2], "bytes": [300, 200],
+                "flows": 1, "first_ns": 1, "last_ns": 2, "learned": k % 10 != 0,
+                "alerted": false,
+            })
+        })
+        .collect();
+    devs.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    Snapshot {
+        mode: "protecting".into(),
+        capturing: true,
+        devices: devs,
+        graph: json!({"nodes": nodes, "edges": edge_list}),
+        stats: json!({"packets": 10, "bytes": 1000, "devices": devices, "edges": edges,
+                      "alerts": {}}),
+        packet_time_ns: 1_700_000_001_000_000_000,
+    }
+}
+
+/// `api::serve_on` in this process, over a snapshot and an empty store.
+pub struct InProc {
+    pub addr: SocketAddr,
+    pub shared: Shared,
+    pub token: Option<String>,
+    rt: Option<tokio::runtime::Runtime>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    dir: PathBuf,
+}
+
+impl InProc {
+    pub fn start(snap: Snapshot, max_page: usize, token: Option<&str>) -> InProc {
+        use edgetap::api::{serve_on, ApiConfig, ApiState};
+        use edgetap::store::{Store, StoreOptions};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "edgetap-inproc-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let store = std::sync::Arc::new(
+            Store::open(&dir, StoreOptions::default()).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let shared = Shared::new(snap);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(serve_on(
+            listener,
+            ApiConfig {
+                max_page,
+                token: token.map(str::to_string),
+                ..ApiConfig::default()
+            },
+            ApiState {
+                store,
+                snapshot: shared.clone(),
+                commands: None,
+                metrics_extra: None,
+            },
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        InProc {
+            addr,
+            shared,
+            token: token.map(str::to_string),
+            rt: Some(rt),
+            stop: Some(stop),
+            server: Some(server),
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let h: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        http(self.addr, "GET", path, &h, b"").unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// GET, expecting 200 and JSON.
+    pub fn json(&self, path: &str) -> Value {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text());
+        r.json()
+    }
+
+    /// Stops the server; fails the test if it failed.
+    pub fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let (Some(rt), Some(server)) = (self.rt.as_ref(), self.server.take()) {
+            rt.block_on(server)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+impl Drop for InProc {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Follows `next` from `path` (which may hold a query already); every page, in order.
+pub fn walk(get: impl Fn(&str) -> Value, path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100_000 {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let p = match &cursor {
+            Some(c) => format!("{path}{sep}cursor={c}"),
+            None => path.to_string(),
+        };
+        let v = get(&p);
+        let next = v["next"].as_str().map(str::to_string);
+        out.push(v);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return out,
+        }
+    }
+    panic!("{path}: no end after 100000 pages");
 }
