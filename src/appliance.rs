@@ -344,7 +344,7 @@ fn publish(
             "kernel_dropped": s.kernel_dropped, "interface_dropped": s.interface_dropped})).collect::<Vec<_>>(),
         "store_bytes": store_bytes,
         "devices": site.inv.live().count(),
-        "edges": site.graph.edges.len(),
+        "edges": site.graph.edges.iter().filter(|e| !e.folded).count(),
         "engine": site.engine.stats,
     });
     Snapshot {

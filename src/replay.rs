@@ -324,7 +324,7 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         secs,
         stats.packets as f64 / secs.max(1e-9),
         site.inv.live().count(),
-        site.graph.edges.len(),
+        site.graph.edges.iter().filter(|e| !e.folded).count(),
         site.stats.new_edges,
         site.engine.stats.alerts,
         cats.join(" "),
@@ -358,6 +358,7 @@ pub fn graph_json<S: AlertSink>(site: &Site<S>) -> serde_json::Value {
         .graph
         .edges
         .iter()
+        .filter(|e| !e.folded)
         .map(|e| {
             serde_json::json!({
                 "client": id(e.key.client), "server": id(e.key.server),

@@ -96,7 +96,10 @@ pub fn snapshot_from_store(store: &Store) -> anyhow::Result<Snapshot> {
     stats.insert("alerts".into(), json!(alerts));
     stats.insert("store_bytes".into(), store.disk_bytes().into());
     stats.insert("devices".into(), devices.len().into());
-    stats.insert("edges".into(), site.graph.edges.len().into());
+    stats.insert(
+        "edges".into(),
+        site.graph.edges.iter().filter(|e| !e.folded).count().into(),
+    );
     Ok(Snapshot {
         mode: "protecting".into(),
         capturing: false,

@@ -216,6 +216,9 @@ pub struct Edge {
     pub alerted: bool,
     /// Ops that did not fit (the list is bounded).
     pub ops_dropped: u64,
+    /// Folded into another edge when their devices were merged (kept so indices stay valid).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub folded: bool,
     /// Bytes to the server per window, and to the client.
     pub base: [Sketch; 2],
     #[serde(skip)]
@@ -356,6 +359,7 @@ impl Graph {
             learned: learning,
             alerted: false,
             ops_dropped: 0,
+            folded: false,
             base: Default::default(),
             win: (0, [0; 2]),
         });
@@ -392,9 +396,35 @@ impl Graph {
             if let Some(e) = self.edges.get_mut(i as usize) {
                 e.key = k;
             }
-            // Two edges may now share a key: the index keeps the first (learned state is kept
-            // by either record).
-            self.index.entry(k).or_insert(i);
+            match self.index.get(&k).copied() {
+                // Two edges now share a key: the one indexed keeps counting, this one's
+                // figures and learned state are folded into it.
+                Some(keep) if keep != i => {
+                    let Some(e) = self.edges.get_mut(i as usize) else {
+                        continue;
+                    };
+                    e.folded = true;
+                    let (p, b, f, l, a, first, last) = (
+                        e.packets, e.bytes, e.flows, e.learned, e.alerted, e.first_ns, e.last_ns,
+                    );
+                    if let Some(t) = self.edges.get_mut(keep as usize) {
+                        for (x, y) in t.packets.iter_mut().zip(p) {
+                            *x += y;
+                        }
+                        for (x, y) in t.bytes.iter_mut().zip(b) {
+                            *x += y;
+                        }
+                        t.flows += f;
+                        t.learned |= l;
+                        t.alerted |= a;
+                        t.first_ns = t.first_ns.min(first);
+                        t.last_ns = t.last_ns.max(last);
+                    }
+                }
+                _ => {
+                    self.index.insert(k, i);
+                }
+            }
         }
         self.by_dev.entry(into).or_default().extend(list);
     }
