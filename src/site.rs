@@ -934,18 +934,16 @@ impl<S: AlertSink> Site<S> {
         let actor = self.party(s.src, None, a);
         let target = self.party(s.dst, None, t);
         if ty == echo_req && self.engine.wants(Metric::IcmpSweep) {
-            {
-                let mut o = self.obs(
-                    Metric::IcmpSweep,
-                    Some(actor),
-                    Some(target),
-                    Val::Add(1.0),
-                    at,
-                    "",
-                );
-                o.elem = stable_hash(&[&ip_bytes(s.dst)]);
-                self.observe(o);
-            }
+            let mut o = self.obs(
+                Metric::IcmpSweep,
+                Some(actor),
+                Some(target),
+                Val::Add(1.0),
+                at,
+                "",
+            );
+            o.elem = stable_hash(&[&ip_bytes(s.dst)]);
+            self.observe(o);
         }
         if t.is_some() && self.engine.wants(Metric::IcmpIn) {
             let o = self.obs(

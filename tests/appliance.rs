@@ -19,9 +19,9 @@
 #[path = "common/live.rs"]
 mod live;
 
-use live::{cargo_bin, require_cmd, require_root, wait_timeout, Guard};
+use live::{cargo_bin, require_cmd, require_root, wait_timeout, Guard, Net};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -36,29 +36,6 @@ fn run(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Net {
-    ip: PathBuf,
-    links: Vec<String>,
-    netns: Vec<String>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for l in &self.links {
-            let _ = Command::new(&self.ip)
-                .args(["link", "del", l])
-                .stderr(Stdio::null())
-                .status();
-        }
-        for ns in &self.netns {
-            let _ = Command::new(&self.ip)
-                .args(["netns", "del", ns])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
 }
 
 /// `ip netns exec NS ARGS...`

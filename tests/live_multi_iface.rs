@@ -15,10 +15,10 @@
 #[path = "common/live.rs"]
 mod live;
 
-use live::{cargo_bin, require_cmd, require_root, wait_timeout, Guard, Tap};
+use live::{cargo_bin, require_cmd, require_root, wait_timeout, Guard, Net, Tap};
 use serde_json::Value;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -54,32 +54,6 @@ fn ip(ipcmd: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr).trim()
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The test network: deletes its links and namespaces when dropped. Each is registered before
-/// it is created, so a half-built network is torn down too.
-struct Net {
-    ip: PathBuf,
-    links: Vec<String>,
-    netns: Vec<String>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        // Deleting one end of a veth pair deletes both.
-        for l in &self.links {
-            let _ = Command::new(&self.ip)
-                .args(["link", "del", l])
-                .stderr(Stdio::null())
-                .status();
-        }
-        for ns in &self.netns {
-            let _ = Command::new(&self.ip)
-                .args(["netns", "del", ns])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
 }
 
 /// One server host: its namespace, the root side of its veth pair, its address and the root

@@ -323,3 +323,29 @@ pub fn cargo_bin(package: &str, bin: &str) -> PathBuf {
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .unwrap_or_else(|| panic!("cargo build -p {package} reported no {bin} executable"))
 }
+
+/// The test network: deletes its links and namespaces when dropped. Each is registered before
+/// it is created, so a half-built network is torn down too.
+pub struct Net {
+    pub ip: PathBuf,
+    pub links: Vec<String>,
+    pub netns: Vec<String>,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        // Deleting one end of a veth pair deletes both.
+        for l in &self.links {
+            let _ = Command::new(&self.ip)
+                .args(["link", "del", l])
+                .stderr(Stdio::null())
+                .status();
+        }
+        for ns in &self.netns {
+            let _ = Command::new(&self.ip)
+                .args(["netns", "del", ns])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
