@@ -54,7 +54,7 @@ pub struct Seen<'a> {
     pub macs: (Option<[u8; 6]>, Option<[u8; 6]>),
     /// Length on the wire.
     pub wire_len: u32,
-    /// Transport payload (TCP or UDP), as captured.
+    /// Transport payload (TCP or UDP) as captured; for ICMP, what follows its 8-byte header.
     pub payload: &'a [u8],
     pub tcp: Option<TcpFlags>,
     /// ICMP (or ICMPv6) type and code.
@@ -75,6 +75,8 @@ pub struct SeenFlow {
     pub server: (IpAddr, u16),
     /// Packets so far in each direction (this one included).
     pub packets: [u64; 2],
+    /// Packet time of the flow's first packet.
+    pub first_ns: u64,
 }
 
 /// A consumer of the pipeline's findings.
@@ -85,10 +87,21 @@ pub trait Output {
     /// Every IP packet, before its payload goes to a dissector. `note` is the flow's note (a
     /// scratch one for ICMP).
     fn seen(&mut self, _s: &Seen<'_>, _note: &mut FlowNote) {}
+    /// An ARP message (frames that carry no IP).
+    fn arp(&mut self, _at: &ArpSeen) {}
     /// A TCP or UDP flow leaves the table.
     fn flow_end(&mut self, _flow: &Flow<crate::dispatch::App>) {}
     /// Packet time passes (called at most once per second of packet time).
     fn tick(&mut self, _now: u64) {}
+}
+
+/// An ARP message and where it was seen.
+#[derive(Clone, Copy, Debug)]
+pub struct ArpSeen {
+    pub source: usize,
+    pub frame: u64,
+    pub ts_ns: u64,
+    pub arp: decode::Arp,
 }
 
 /// Limits for the whole pipeline.
@@ -230,7 +243,18 @@ impl<O: Output> Pipeline<O> {
                 match skip {
                     Skip::UnknownLink => c.unknown_link_type += 1,
                     Skip::ShortLink => c.short_link_header += 1,
-                    Skip::NotIp => c.not_ip += 1,
+                    Skip::NotIp => {
+                        c.not_ip += 1;
+                        if let Some(arp) = decode::arp(pkt.link, pkt.data) {
+                            c.arp += 1;
+                            self.out.arp(&ArpSeen {
+                                source: pkt.source,
+                                frame: pkt.frame,
+                                ts_ns: pkt.ts_ns,
+                                arp,
+                            });
+                        }
+                    }
                     Skip::BadIp => c.bad_ip_header += 1,
                 }
                 return;
@@ -268,7 +292,10 @@ impl<O: Output> Pipeline<O> {
             } => (sport, dport, 6, Transport::Tcp, flags.syn, flags.ack),
             L4::Udp { sport, dport, .. } => (sport, dport, 17, Transport::Udp, false, false),
             L4::Icmp {
-                icmp_type, code, ..
+                icmp_type,
+                code,
+                payload,
+                ..
             } => {
                 self.stats.decode.icmp += 1;
                 let seen = Seen {
@@ -282,7 +309,7 @@ impl<O: Output> Pipeline<O> {
                     ip_proto: 1,
                     macs: info.macs,
                     wire_len: info.wire_len,
-                    payload: &[],
+                    payload,
                     tcp: None,
                     icmp: Some((icmp_type, code)),
                     flow: None,
@@ -352,6 +379,7 @@ impl<O: Output> Pipeline<O> {
                 client: flow.sender(Direction::ToServer),
                 server: flow.sender(Direction::ToClient),
                 packets: flow.packets,
+                first_ns: flow.first_ts,
             }),
         };
         out.seen(&seen, &mut flow.note);

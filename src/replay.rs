@@ -269,6 +269,8 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         p.out.learn();
         feed(l, &mut p);
         p.out.protect();
+        // The captures to judge need not continue the learning ones' timeline.
+        p.out.new_timeline();
         tracing::info!(
             "learned from {} capture(s): {} devices, {} edges",
             opts.learn.len(),

@@ -47,6 +47,8 @@ pub struct DecodeStats {
     pub unknown_link_type: u64,
     pub short_link_header: u64,
     pub not_ip: u64,
+    /// Of the non-IP frames, Ethernet/IPv4 ARP messages (read by the site model).
+    pub arp: u64,
     pub bad_ip_header: u64,
     /// Packets cut by the snap length (captured shorter than on the wire).
     pub truncated: u64,

@@ -358,6 +358,78 @@ pub fn dns_query_name<'b>(payload: &[u8], buf: &'b mut [u8; 256]) -> Option<&'b 
     read_name(payload, DNS_HEADER, buf)
 }
 
+/// The first question of a DNS message, with the header bits a tunnel detector reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DnsQuestion<'b> {
+    pub id: u16,
+    /// QR set: a response.
+    pub response: bool,
+    /// Standard query (0), inverse (1), status (2), notify (4), update (5).
+    pub opcode: u8,
+    /// 0 no error, 3 NXDOMAIN, ...
+    pub rcode: u8,
+    pub qtype: u16,
+    /// Answer records (responses).
+    pub answers: u16,
+    /// The name as dotted bytes (labels are copied as they are: a tunnel's labels need not be
+    /// text). The root is empty.
+    pub name: &'b [u8],
+}
+
+/// The first question of a DNS message (query or response), its name decoded into `buf`
+/// without allocating. `None` when the header or the question is cut short, the name loops or
+/// is longer than DNS allows.
+pub fn dns_question<'b>(payload: &[u8], buf: &'b mut [u8; 256]) -> Option<DnsQuestion<'b>> {
+    let (flags, [qd, an, ..]) = dns_header(payload)?;
+    if qd == 0 {
+        return None;
+    }
+    let end = skip_name(payload, DNS_HEADER)?;
+    let qtype = u16_at(payload, end)?;
+    let mut at = DNS_HEADER;
+    let mut n = 0usize;
+    let mut wire = 1;
+    let mut pointers = 0;
+    loop {
+        let len = *payload.get(at)?;
+        match len & 0xC0 {
+            0x00 if len == 0 => break,
+            0x00 => {
+                let len = usize::from(len);
+                wire += 1 + len;
+                if wire > MAX_WIRE_NAME {
+                    return None;
+                }
+                let label = payload.get(at + 1..at + 1 + len)?;
+                if n > 0 {
+                    *buf.get_mut(n)? = b'.';
+                    n += 1;
+                }
+                buf.get_mut(n..n + len)?.copy_from_slice(label);
+                n += len;
+                at += 1 + len;
+            }
+            0xC0 => {
+                pointers += 1;
+                if pointers > MAX_POINTERS {
+                    return None;
+                }
+                at = usize::from(u16_at(payload, at)? & 0x3FFF);
+            }
+            _ => return None,
+        }
+    }
+    Some(DnsQuestion {
+        id: u16_at(payload, 0)?,
+        response: flags & 0x8000 != 0,
+        opcode: ((flags >> 11) & 0xF) as u8,
+        rcode: (flags & 0xF) as u8,
+        qtype,
+        answers: an,
+        name: buf.get(..n)?,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // NetBIOS name service (RFC 1002), UDP 137
 

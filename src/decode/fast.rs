@@ -104,6 +104,8 @@ fn network(ether_type: u16, data: &[u8]) -> Option<Decoded<'_>> {
                     ack: tcp.ack(),
                     fin: tcp.fin(),
                     rst: tcp.rst(),
+                    psh: tcp.psh(),
+                    urg: tcp.urg(),
                 },
                 payload: tcp.payload(),
             }

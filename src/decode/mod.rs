@@ -22,6 +22,9 @@ pub struct TcpFlags {
     pub ack: bool,
     pub fin: bool,
     pub rst: bool,
+    /// PSH and URG: only scans combine them with FIN and no ACK (nmap's XMAS probe).
+    pub psh: bool,
+    pub urg: bool,
 }
 
 /// The transport layer of a decoded packet.
@@ -44,6 +47,9 @@ pub enum L4<'a> {
         v6: bool,
         icmp_type: u8,
         code: u8,
+        /// What follows the 8-byte ICMP header: for errors, the start of the packet that
+        /// caused them.
+        payload: &'a [u8],
     },
     /// An IPv4 fragment: to be reassembled before its transport can be read.
     Fragment(frag::FragmentInfo<'a>),
@@ -105,6 +111,66 @@ pub fn decode(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Skip> {
         Some(d) => Ok(d),
         None => decode_etherparse(link, data),
     }
+}
+
+/// An Ethernet/IPv4 ARP message (RFC 826).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arp {
+    /// 1 request, 2 reply.
+    pub op: u16,
+    /// Sender hardware and protocol address: what the sender claims.
+    pub sha: [u8; 6],
+    pub spa: std::net::Ipv4Addr,
+    pub tha: [u8; 6],
+    pub tpa: std::net::Ipv4Addr,
+    /// The Ethernet destination, when the link has one (a broadcast reply is gratuitous).
+    pub dst_mac: Option<[u8; 6]>,
+}
+
+/// Read an ARP message from a frame the IP decoder skipped (Ethernet with up to two VLAN tags,
+/// or Linux cooked). Only Ethernet/IPv4 ARP: other hardware or protocol types give `None`.
+pub fn arp(link: LinkType, data: &[u8]) -> Option<Arp> {
+    let (ether_type, body, dst_mac) = match link {
+        LinkType::ETHERNET => {
+            let dst: [u8; 6] = data.get(..6)?.try_into().ok()?;
+            let mut at = 12;
+            let mut et = u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?);
+            for _ in 0..2 {
+                if !matches!(et, 0x8100 | 0x88a8 | 0x9100) {
+                    break;
+                }
+                at += 4;
+                et = u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?);
+            }
+            (et, data.get(at + 2..)?, Some(dst))
+        }
+        LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
+            let (proto, rest) = cooked(link, data).ok()?;
+            (proto.0, rest, None)
+        }
+        _ => return None,
+    };
+    if ether_type != 0x0806 {
+        return None;
+    }
+    let b: &[u8; 28] = body.get(..28)?.try_into().ok()?;
+    // Ethernet (1), IPv4 (0x0800), 6-byte hardware and 4-byte protocol addresses.
+    if b[..6] != [0, 1, 8, 0, 6, 4] {
+        return None;
+    }
+    let mac = |at: usize| -> Option<[u8; 6]> { b.get(at..at + 6)?.try_into().ok() };
+    let ip = |at: usize| -> Option<std::net::Ipv4Addr> {
+        let a: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+        Some(a.into())
+    };
+    Some(Arp {
+        op: u16::from_be_bytes([b[6], b[7]]),
+        sha: mac(8)?,
+        spa: ip(14)?,
+        tha: mac(18)?,
+        tpa: ip(24)?,
+        dst_mac,
+    })
 }
 
 /// Decode one captured frame with etherparse: the reference for every frame.
@@ -256,6 +322,8 @@ fn transport<'a>(t: &TransportSlice<'a>) -> L4<'a> {
                 ack: tcp.ack(),
                 fin: tcp.fin(),
                 rst: tcp.rst(),
+                psh: tcp.psh(),
+                urg: tcp.urg(),
             },
             payload: tcp.payload(),
         },
@@ -268,11 +336,13 @@ fn transport<'a>(t: &TransportSlice<'a>) -> L4<'a> {
             v6: false,
             icmp_type: i.type_u8(),
             code: i.code_u8(),
+            payload: i.payload(),
         },
         TransportSlice::Icmpv6(i) => L4::Icmp {
             v6: true,
             icmp_type: i.type_u8(),
             code: i.code_u8(),
+            payload: i.payload(),
         },
         _ => L4::Other(0),
     }

@@ -61,6 +61,10 @@ struct State {
     value: f64,
     set: Option<FastSet<u64>>,
     breached: bool,
+    /// The previous window's value when it was the one just before the current one (else 0):
+    /// with it, what a subject reached while learning bounds any window of the same traffic
+    /// however the windows fall.
+    prev: f64,
     /// Consecutive breached windows before the current one.
     consec: u32,
     last_ns: u64,
@@ -88,6 +92,12 @@ pub struct EngineStats {
     /// Window states not kept because the table was full.
     pub states_dropped: u64,
     pub states: u64,
+    /// (rule, subject) peaks learned (a static threshold's "normal" for that subject).
+    pub learned_peaks: u64,
+    /// Peaks not kept because the table was full.
+    pub peaks_dropped: u64,
+    /// Window states restarted after a capture gap or a jump in packet time.
+    pub restarts: u64,
     pub open_episodes: u64,
 }
 
@@ -113,7 +123,8 @@ pub struct Engine {
     pub rules: Vec<Rule>,
     by_metric: Vec<Vec<usize>>,
     states: FastMap<(u32, u64), State>,
-    open: FastMap<(Category, u64), Open>,
+    /// Open episodes by (category, subject, item): the item is 0 but for itemized metrics.
+    open: FastMap<(Category, u64, u64), Open>,
     /// Alerts raised, newest last (bounded).
     pub recent: VecDeque<Alert>,
     pub learning: bool,
@@ -121,6 +132,9 @@ pub struct Engine {
     pub learned: FastSet<(u32, u64, u64)>,
     /// (sid, subject) an operator accepted as normal ("learn this").
     pub accepted: FastSet<(u32, u64)>,
+    /// (sid, subject) -> the most a static rule's subject reached while learning, over two
+    /// consecutive windows (see [`State::prev`]). Bounded by `limits.states`.
+    pub peaks: FastMap<(u32, u64), f64>,
     pub limits: EngineLimits,
     pub stats: EngineStats,
     last_sweep: u64,
@@ -198,6 +212,7 @@ impl Engine {
             learning: false,
             learned: FastSet::default(),
             accepted: FastSet::default(),
+            peaks: FastMap::default(),
             limits,
             stats: EngineStats::default(),
             last_sweep: 0,
@@ -217,6 +232,13 @@ impl Engine {
         }
         self.rules = rules;
         self.states.clear();
+    }
+
+    /// Packet time broke (a capture gap, time going backwards): every window restarts.
+    /// Open episodes and what was learned stay.
+    pub fn restart_windows(&mut self) {
+        self.states.clear();
+        self.stats.restarts += 1;
     }
 
     /// Whether any rule reads `m` (so producers can skip work).
@@ -269,14 +291,21 @@ impl Engine {
                 None if r.peer != Scope::default() => continue,
                 _ => {}
             }
-            let thr = match r.threshold {
-                Threshold::Above(v) => v,
-                Threshold::Baseline { .. } => match base(r, subj.dev) {
+            let skey = subject_key(&subj);
+            let static_thr = match r.threshold {
+                Threshold::Above(v) => Some(v),
+                Threshold::Baseline { .. } => None,
+            };
+            let thr = match static_thr {
+                Some(v) if r.learned_is_normal && !self.learning => {
+                    self.peaks.get(&(r.sid, skey)).map_or(v, |p| v.max(*p))
+                }
+                Some(v) => v,
+                None => match base(r, subj.dev) {
                     Some(t) => t,
                     None => continue,
                 },
             };
-            let skey = subject_key(&subj);
             let key = (ri as u32, skey);
             if !self.states.contains_key(&key) && self.states.len() >= self.limits.states {
                 self.stats.states_dropped += 1;
@@ -288,6 +317,7 @@ impl Engine {
                 value: 0.0,
                 set: None,
                 breached: false,
+                prev: 0.0,
                 consec: 0,
                 last_ns: o.ts_ns,
             });
@@ -298,6 +328,7 @@ impl Engine {
                 } else {
                     0
                 };
+                st.prev = if elapsed == 1 { st.value } else { 0.0 };
                 st.win_start = st.win_start.saturating_add(elapsed.saturating_mul(window));
                 st.value = 0.0;
                 if let Some(s) = st.set.as_mut() {
@@ -319,13 +350,33 @@ impl Engine {
                 }
             }
             let value = st.value;
+            if self.learning && r.learned_is_normal {
+                if let Some(v) = static_thr {
+                    // Learning: what the subject reaches is its normal (only what rises above
+                    // the static threshold needs keeping).
+                    let pair = value + st.prev;
+                    if pair > v {
+                        let k = (r.sid, skey);
+                        let room = self.peaks.len() < self.limits.states;
+                        match self.peaks.get_mut(&k) {
+                            Some(p) => *p = p.max(pair),
+                            None if room => {
+                                self.peaks.insert(k, pair);
+                                self.stats.learned_peaks += 1;
+                            }
+                            None => self.stats.peaks_dropped += 1,
+                        }
+                    }
+                }
+            }
             if value.partial_cmp(&thr) != Some(std::cmp::Ordering::Greater) {
                 continue;
             }
             let cat = r.category;
-            if st.breached {
+            let item = if o.metric.itemized() { o.elem } else { 0 };
+            if st.breached && !o.metric.itemized() {
                 // Still breaching in the same window: keep the episode alive.
-                if let Some(op) = self.open.get_mut(&(cat, skey)) {
+                if let Some(op) = self.open.get_mut(&(cat, skey, 0)) {
                     op.alert.episode.last_ns = o.ts_ns;
                     op.alert.episode.max_value = op.alert.episode.max_value.max(value);
                     op.deadline = op
@@ -334,9 +385,12 @@ impl Engine {
                 }
                 continue;
             }
+            let first_breach = !st.breached;
             st.breached = true;
             let datapoints = st.consec + 1;
-            self.stats.breaches += 1;
+            if first_breach {
+                self.stats.breaches += 1;
+            }
             let detail_key = if o.metric == Metric::DissectorEvent {
                 stable_hash(&[o.detail.as_bytes()])
             } else {
@@ -359,7 +413,7 @@ impl Engine {
                 continue;
             }
             let deadline = o.ts_ns + u64::from(r.to_clear).saturating_mul(window);
-            self.alarm(ri, o, subj, peer, value, thr, deadline, inv, sink);
+            self.alarm(ri, o, subj, item, value, thr, deadline, inv, sink);
         }
     }
 
@@ -369,7 +423,7 @@ impl Engine {
         ri: usize,
         o: &Obs<'_>,
         subj: Party,
-        _peer: Option<Party>,
+        item: u64,
         value: f64,
         thr: f64,
         deadline: u64,
@@ -380,7 +434,7 @@ impl Engine {
             return;
         };
         let skey = subject_key(&subj);
-        if let Some(op) = self.open.get_mut(&(r.category, skey)) {
+        if let Some(op) = self.open.get_mut(&(r.category, skey, item)) {
             let ep = &mut op.alert.episode;
             ep.datapoints += 1;
             ep.last_ns = o.ts_ns;
@@ -406,8 +460,19 @@ impl Engine {
                 }
             }
         }
-        let src = name_of(o.actor.as_ref(), inv);
-        let dst = name_of(o.target.as_ref(), inv);
+        // The sensor's own health has no address: it is the subject of a capture gap.
+        let sensor = o.metric == Metric::CaptureGap;
+        let (actor, target) = if sensor {
+            (None, None)
+        } else {
+            (o.actor, o.target)
+        };
+        let src = name_of(actor.as_ref(), inv);
+        let dst = if sensor {
+            "sensor".to_string()
+        } else {
+            name_of(target.as_ref(), inv)
+        };
         let proto = o.app.map_or_else(
             || match o.ip_proto {
                 6 => "tcp".to_string(),
@@ -417,8 +482,7 @@ impl Engine {
             },
             |p| p.name().to_string(),
         );
-        let port = o
-            .target
+        let port = target
             .and_then(|t| t.port)
             .map_or_else(|| "-".to_string(), |p| p.to_string());
         let signature = r
@@ -437,6 +501,7 @@ impl Engine {
                 &r.sid.to_be_bytes(),
                 &skey.to_be_bytes(),
                 &o.ts_ns.to_be_bytes(),
+                &item.to_be_bytes(),
             ])
         );
         let alert = Alert {
@@ -447,14 +512,14 @@ impl Engine {
             signature,
             category: r.category,
             severity: r.severity,
-            src_ip: o.actor.map(|a| a.ip),
-            src_port: o.actor.and_then(|a| a.port),
-            dest_ip: o.target.map(|t| t.ip),
-            dest_port: o.target.and_then(|t| t.port),
+            src_ip: actor.map(|a| a.ip),
+            src_port: actor.and_then(|a| a.port),
+            dest_ip: target.map(|t| t.ip),
+            dest_port: target.and_then(|t| t.port),
             ip_proto: o.ip_proto,
             app_proto: o.app.map(|p| p.name().to_string()),
-            src_device: dev_ref(o.actor.as_ref(), inv),
-            dest_device: dev_ref(o.target.as_ref(), inv),
+            src_device: dev_ref(actor.as_ref(), inv),
+            dest_device: dev_ref(target.as_ref(), inv),
             evidence: serde_json::json!({
                 "rule": {"sid": r.sid, "name": r.name, "at": format!("{}:{}", r.file, r.line)},
                 "metric": r.metric.name(),
@@ -464,6 +529,10 @@ impl Engine {
                 "detail": o.detail,
                 "first_frame": o.frame,
                 "first_ts": crate::output::Rfc3339(o.ts_ns).to_string(),
+                "subject": if sensor { "sensor" } else { match r.metric.subject() {
+                    Subject::Actor => "src",
+                    Subject::Target => "dest",
+                } },
             }),
             episode: Episode {
                 state: "open".into(),
@@ -481,7 +550,7 @@ impl Engine {
         self.stats.alerts += 1;
         sink.raised(&alert);
         self.open
-            .insert((r.category, skey), Open { alert, deadline });
+            .insert((r.category, skey, item), Open { alert, deadline });
     }
 
     fn close(&mut self, mut op: Open, now: u64, sink: &mut dyn AlertSink) {
@@ -502,7 +571,7 @@ impl Engine {
     /// Packet time passes: episodes whose datapoints stopped breaching clear, and idle window
     /// states are dropped.
     pub fn tick(&mut self, now: u64, sink: &mut dyn AlertSink) {
-        let due: Vec<(Category, u64)> = self
+        let due: Vec<(Category, u64, u64)> = self
             .open
             .iter()
             .filter(|(_, v)| now > v.deadline)

@@ -93,9 +93,67 @@ pub enum Metric {
     MqttConnectIn,
     ServiceRefused,
     SilentSecs,
+    CaptureGap,
+    StealthProbes,
+    UdpPortUnreachable,
+    IcmpExternalHosts,
+    DnsTunnelQueries,
+    DnsNameBytes,
+    DnsDistinctSubdomains,
+    DnsNxdomain,
+    DhcpRequestsPerClient,
+    DhcpNewClients,
+    NewDhcpServer,
+    ArpSpoof,
+    ArpIpsClaimed,
+    GratuitousArp,
+    BeaconPeriods,
+    IcsDiscovery,
+    IcsIdentify,
+    OpcuaBrowse,
+    ShortLoginSessions,
 }
 
-pub const N_METRIC: usize = 9 + 16;
+/// Every metric after the baseline ones, in index order.
+const OTHER: [Metric; 35] = [
+    Metric::NewEdge,
+    Metric::NewExternalDestination,
+    Metric::NewExternalBytesOut,
+    Metric::FanoutHosts,
+    Metric::FanoutPorts,
+    Metric::FailedConnections,
+    Metric::IcmpSweep,
+    Metric::UnlearnedControl,
+    Metric::DissectorEvent,
+    Metric::SynIn,
+    Metric::DistinctSourcesIn,
+    Metric::UdpIn,
+    Metric::IcmpIn,
+    Metric::MqttConnectIn,
+    Metric::ServiceRefused,
+    Metric::SilentSecs,
+    Metric::CaptureGap,
+    Metric::StealthProbes,
+    Metric::UdpPortUnreachable,
+    Metric::IcmpExternalHosts,
+    Metric::DnsTunnelQueries,
+    Metric::DnsNameBytes,
+    Metric::DnsDistinctSubdomains,
+    Metric::DnsNxdomain,
+    Metric::DhcpRequestsPerClient,
+    Metric::DhcpNewClients,
+    Metric::NewDhcpServer,
+    Metric::ArpSpoof,
+    Metric::ArpIpsClaimed,
+    Metric::GratuitousArp,
+    Metric::BeaconPeriods,
+    Metric::IcsDiscovery,
+    Metric::IcsIdentify,
+    Metric::OpcuaBrowse,
+    Metric::ShortLoginSessions,
+];
+
+pub const N_METRIC: usize = 9 + OTHER.len();
 
 impl Metric {
     pub fn all() -> Vec<Metric> {
@@ -103,24 +161,7 @@ impl Metric {
             .iter()
             .map(|b| Metric::Base(*b))
             .collect();
-        v.extend([
-            Metric::NewEdge,
-            Metric::NewExternalDestination,
-            Metric::NewExternalBytesOut,
-            Metric::FanoutHosts,
-            Metric::FanoutPorts,
-            Metric::FailedConnections,
-            Metric::IcmpSweep,
-            Metric::UnlearnedControl,
-            Metric::DissectorEvent,
-            Metric::SynIn,
-            Metric::DistinctSourcesIn,
-            Metric::UdpIn,
-            Metric::IcmpIn,
-            Metric::MqttConnectIn,
-            Metric::ServiceRefused,
-            Metric::SilentSecs,
-        ]);
+        v.extend(OTHER);
         v
     }
     pub fn name(self) -> &'static str {
@@ -142,6 +183,25 @@ impl Metric {
             Metric::MqttConnectIn => "mqtt_connect_in",
             Metric::ServiceRefused => "service_refused",
             Metric::SilentSecs => "silent_secs",
+            Metric::CaptureGap => "capture_gap",
+            Metric::StealthProbes => "stealth_probes",
+            Metric::UdpPortUnreachable => "udp_port_unreachable",
+            Metric::IcmpExternalHosts => "icmp_external_hosts",
+            Metric::DnsTunnelQueries => "dns_tunnel_queries",
+            Metric::DnsNameBytes => "dns_name_bytes",
+            Metric::DnsDistinctSubdomains => "dns_distinct_subdomains",
+            Metric::DnsNxdomain => "dns_nxdomain",
+            Metric::DhcpRequestsPerClient => "dhcp_requests_per_client",
+            Metric::DhcpNewClients => "dhcp_new_clients",
+            Metric::NewDhcpServer => "new_dhcp_server",
+            Metric::ArpSpoof => "arp_spoof",
+            Metric::ArpIpsClaimed => "arp_ips_claimed",
+            Metric::GratuitousArp => "gratuitous_arp",
+            Metric::BeaconPeriods => "beacon_periods",
+            Metric::IcsDiscovery => "ics_discovery",
+            Metric::IcsIdentify => "ics_identify",
+            Metric::OpcuaBrowse => "opcua_browse",
+            Metric::ShortLoginSessions => "short_login_sessions",
         }
     }
     /// A dense index (0..N_METRIC), without allocating: called for every observation.
@@ -164,6 +224,25 @@ impl Metric {
             Metric::MqttConnectIn => 22,
             Metric::ServiceRefused => 23,
             Metric::SilentSecs => 24,
+            Metric::CaptureGap => 25,
+            Metric::StealthProbes => 26,
+            Metric::UdpPortUnreachable => 27,
+            Metric::IcmpExternalHosts => 28,
+            Metric::DnsTunnelQueries => 29,
+            Metric::DnsNameBytes => 30,
+            Metric::DnsDistinctSubdomains => 31,
+            Metric::DnsNxdomain => 32,
+            Metric::DhcpRequestsPerClient => 33,
+            Metric::DhcpNewClients => 34,
+            Metric::NewDhcpServer => 35,
+            Metric::ArpSpoof => 36,
+            Metric::ArpIpsClaimed => 37,
+            Metric::GratuitousArp => 38,
+            Metric::BeaconPeriods => 39,
+            Metric::IcsDiscovery => 40,
+            Metric::IcsIdentify => 41,
+            Metric::OpcuaBrowse => 42,
+            Metric::ShortLoginSessions => 43,
         }
     }
     pub fn parse(s: &str) -> Option<Metric> {
@@ -177,7 +256,10 @@ impl Metric {
             | Metric::IcmpIn
             | Metric::MqttConnectIn
             | Metric::ServiceRefused
-            | Metric::SilentSecs => Subject::Target,
+            | Metric::SilentSecs
+            | Metric::CaptureGap
+            | Metric::DhcpRequestsPerClient
+            | Metric::DhcpNewClients => Subject::Target,
             _ => Subject::Actor,
         }
     }
@@ -189,6 +271,29 @@ impl Metric {
                 | Metric::FanoutPorts
                 | Metric::IcmpSweep
                 | Metric::DistinctSourcesIn
+                | Metric::StealthProbes
+                | Metric::UdpPortUnreachable
+                | Metric::IcmpExternalHosts
+                | Metric::DnsNxdomain
+                | Metric::DhcpNewClients
+                | Metric::ArpIpsClaimed
+                | Metric::IcsDiscovery
+        )
+    }
+    /// Each observation reports one new thing (a destination, an edge, an operation, a
+    /// server, a claimed address), named by its element: a new thing is an alert of its own
+    /// even while an episode of the same category is open for the subject; only the same
+    /// thing again folds into its episode.
+    pub fn itemized(self) -> bool {
+        matches!(
+            self,
+            Metric::NewEdge
+                | Metric::NewExternalDestination
+                | Metric::UnlearnedControl
+                | Metric::NewDhcpServer
+                | Metric::ArpSpoof
+                | Metric::BeaconPeriods
+                | Metric::IcsIdentify
         )
     }
 }
@@ -243,6 +348,10 @@ pub struct Rule {
     pub events: Vec<String>,
     /// What breached this rule while learning is normal for that subject.
     pub suppress_learned: bool,
+    /// A static threshold rises to what the subject itself reached while learning (its
+    /// normal). Default on; a rule opts out (an absolute ceiling) with `learned_is_normal =
+    /// false`.
+    pub learned_is_normal: bool,
     pub file: String,
     pub line: usize,
 }
@@ -326,6 +435,12 @@ struct RawRule {
     events: Vec<String>,
     #[serde(default)]
     suppress_learned: bool,
+    #[serde(default = "yes")]
+    learned_is_normal: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn rev1() -> u32 {
@@ -511,6 +626,7 @@ fn convert(text: &str, file: &str, line: usize, r: RawRule) -> Result<Rule, Stri
         to_clear: r.datapoints_to_clear,
         events: r.events,
         suppress_learned: r.suppress_learned,
+        learned_is_normal: r.learned_is_normal,
         file: file.to_string(),
         line,
     })

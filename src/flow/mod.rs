@@ -205,6 +205,8 @@ pub struct FlowNote {
     pub edge: u32,
     /// Bit flags owned by the site model.
     pub flags: u32,
+    /// Packet time of the client's last payload (the site model's beacon watch).
+    pub last_tx_ns: u64,
 }
 
 impl<T> Flow<T> {

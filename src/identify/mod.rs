@@ -375,6 +375,34 @@ impl Inventory {
         self.site.contains(ip)
     }
 
+    /// Whether `ip` is an external destination: one host outside the site networks. Multicast,
+    /// broadcast, link-local, loopback and unspecified addresses never are (IPv4 and IPv6).
+    pub fn is_external(&self, ip: IpAddr) -> bool {
+        if !net::is_host(ip) || self.site.contains(ip) {
+            return false;
+        }
+        match ip {
+            IpAddr::V4(v) => !(v.is_loopback() || v.is_link_local()),
+            IpAddr::V6(v) => {
+                let link_local = v.segments()[0] & 0xffc0 == 0xfe80;
+                let mapped = v.to_ipv4_mapped();
+                !(v.is_loopback()
+                    || link_local
+                    || mapped.is_some_and(|m| m.is_loopback() || m.is_link_local()))
+            }
+        }
+    }
+
+    /// Whether a MAC belongs to a known device or router.
+    pub fn knows_mac(&self, mac: [u8; 6]) -> bool {
+        self.by_mac.contains_key(&mac) || self.routers.contains(&mac)
+    }
+
+    /// The device a MAC belongs to.
+    pub fn at_mac(&self, mac: [u8; 6]) -> Option<DevIdx> {
+        self.by_mac.get(&mac).map(|&d| self.canon(d))
+    }
+
     /// Note that `mac` sent a packet from `src`: a MAC that carries external sources, or many
     /// internal ones, belongs to a router and stops being a device key.
     pub fn note_mac(&mut self, mac: [u8; 6], src: IpAddr) {

@@ -6,6 +6,14 @@
 //! only connection-level packets (SYN, SYN-ACK, RST, a flow's first datagram, ICMP) and
 //! counters that crossed a precomputed alarm level reach the rule engine.
 
+mod arp;
+mod beacon;
+mod dhcp;
+mod dns;
+mod recon;
+mod scan;
+pub mod sensor;
+
 use crate::detect::alert::AlertSink;
 use crate::detect::rules::{Metric, Rule, Threshold};
 use crate::detect::{Engine, EngineLimits, Obs, Party, Val};
@@ -13,7 +21,7 @@ use crate::flow::{Flow, FlowNote};
 use crate::identify::net::SiteNets;
 use crate::identify::{stable_hash, DevIdx, Device, Inventory, Role};
 use crate::learn::{profile_key, BMetric, DevBaseline, Edge, EdgeKey, Graph, Window, N_BMETRIC};
-use crate::pipeline::{Ctx, Output, Seen, SeenFlow};
+use crate::pipeline::{ArpSeen, Ctx, Output, Seen, SeenFlow};
 use edgetap_dissectors::{Direction, Event, Fact, FactKind, FactValue, Pdu, Proto, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -29,12 +37,22 @@ const F_SYNACK: u32 = 4;
 const F_EST: u32 = 8;
 const F_FAILED: u32 = 16;
 const F_NEWEXT: u32 = 32;
+/// The flow began with a bare ACK (an ACK scan's probe, or a pickup mid-stream).
+const F_ACKPROBE: u32 = 64;
+/// A short session to a login port was counted.
+const F_LOGIN: u32 = 128;
 
 /// Windows a device needs before its own baseline is trusted (else its profile's).
 const MIN_WINDOWS: u64 = 3;
 const MAX_CONTACTED: usize = 100_000;
 const MAX_OPEN_PORTS: usize = 32;
 const MAX_DHCP_PENDING: usize = 1024;
+/// (client, server, transport, port) address edges remembered while learning.
+pub const MAX_ADDR_EDGES: usize = 200_000;
+/// A stable hash of an address and a port, for distinct counts and items.
+fn h64(ip: IpAddr, port: u16) -> u64 {
+    stable_hash(&[&ip_bytes(ip), &port.to_be_bytes()])
+}
 
 #[derive(Clone, Debug)]
 pub struct SiteConfig {
@@ -44,6 +62,8 @@ pub struct SiteConfig {
     pub max_devices: usize,
     pub max_edges: usize,
     pub engine: EngineLimits,
+    /// Packet time may jump forward by this much before the sensor records a capture gap.
+    pub gap_limit_ns: u64,
 }
 
 impl Default for SiteConfig {
@@ -54,6 +74,7 @@ impl Default for SiteConfig {
             max_devices: 10_000,
             max_edges: 100_000,
             engine: EngineLimits::default(),
+            gap_limit_ns: 60_000_000_000,
         }
     }
 }
@@ -79,6 +100,26 @@ pub struct SiteStats {
     pub new_external: u64,
     pub contacted_dropped: u64,
     pub unlearned_control: u64,
+    /// Address edges seen while learning that the table had no room for.
+    #[serde(default)]
+    pub addr_edges_dropped: u64,
+    /// Learned edges recognised by address (an end became a device only later).
+    #[serde(default)]
+    pub addr_edges_matched: u64,
+}
+
+/// What the baseline-free watchers hold and dropped, for the API and `/metrics`.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct WatchStats {
+    pub dns_queries: u64,
+    pub dns_dropped: u64,
+    pub dhcp_dropped: u64,
+    pub dhcp_servers_learned: u64,
+    pub arp_messages: u64,
+    pub arp_dropped: u64,
+    pub beacon_tracks: u64,
+    pub beacon_dropped: u64,
+    pub addr_edges: u64,
 }
 
 /// What learning produced, as saved in the state directory.
@@ -97,6 +138,21 @@ pub struct Learned {
     /// Behaviours accepted by an operator ("learn this"): (sid, subject).
     #[serde(default)]
     pub accepted: Vec<(u32, u64)>,
+    /// What static rules' subjects reached while learning: (sid, subject, peak).
+    #[serde(default)]
+    pub peaks: Vec<(u32, u64, f64)>,
+    /// Every (client, server, transport, port) seen while learning, devices or not.
+    #[serde(default)]
+    pub addr_edges: Vec<(IpAddr, IpAddr, u8, u16)>,
+    /// (site address, external address) contacts seen while learning.
+    #[serde(default)]
+    pub ext_addr: Vec<(IpAddr, IpAddr)>,
+    #[serde(default)]
+    pub dhcp_servers: Vec<IpAddr>,
+    #[serde(default)]
+    pub arp: Vec<(std::net::Ipv4Addr, [u8; 6])>,
+    #[serde(default)]
+    pub whois: Vec<IpAddr>,
 }
 
 pub const LEARNED_FORMAT: u32 = 1;
@@ -120,6 +176,14 @@ pub struct Site<S: AlertSink> {
     dhcp_pending: FastMap<[u8; 6], (Option<String>, Option<String>)>,
     now: u64,
     last_silence: u64,
+    pub sensor: sensor::Sensor,
+    dnsw: dns::DnsWatch,
+    dhcpw: dhcp::DhcpWatch,
+    arpw: arp::ArpWatch,
+    beacons: beacon::Beacons,
+    learned_addr_edges: FastSet<(IpAddr, IpAddr, u8, u16)>,
+    learned_ext_addr: FastSet<(IpAddr, IpAddr)>,
+    learned_whois: FastSet<IpAddr>,
 }
 
 fn idx(n: u32) -> Option<DevIdx> {
@@ -241,7 +305,6 @@ impl<S: AlertSink> Site<S> {
             engine,
             sink,
             learning: true,
-            cfg,
             stats: SiteStats::default(),
             learned_ext: FastSet::default(),
             learned_ext_names: FastSet::default(),
@@ -253,7 +316,58 @@ impl<S: AlertSink> Site<S> {
             dhcp_pending: FastMap::default(),
             now: 0,
             last_silence: 0,
+            sensor: sensor::Sensor::new(cfg.gap_limit_ns),
+            dnsw: dns::DnsWatch::default(),
+            dhcpw: dhcp::DhcpWatch::default(),
+            arpw: arp::ArpWatch::default(),
+            beacons: beacon::Beacons::default(),
+            learned_addr_edges: FastSet::default(),
+            learned_ext_addr: FastSet::default(),
+            learned_whois: FastSet::default(),
+            cfg,
         }
+    }
+
+    /// What the watchers hold and dropped.
+    pub fn watch_stats(&self) -> WatchStats {
+        WatchStats {
+            dns_queries: self.dnsw.queries,
+            dns_dropped: self.dnsw.dropped,
+            dhcp_dropped: self.dhcpw.dropped + self.dhcpw.servers_dropped,
+            dhcp_servers_learned: self.dhcpw.servers.len() as u64,
+            arp_messages: self.arpw.messages,
+            arp_dropped: self.arpw.dropped,
+            beacon_tracks: self.beacons.tracked,
+            beacon_dropped: self.beacons.dropped,
+            addr_edges: self.learned_addr_edges.len() as u64,
+        }
+    }
+
+    /// Report one observation of `metric` (the watchers' common path).
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        metric: Metric,
+        actor: Option<Party>,
+        target: Option<Party>,
+        value: Val,
+        elem: u64,
+        at: (u64, u64, usize, u8),
+        detail: &str,
+    ) {
+        if !self.engine.wants(metric) {
+            return;
+        }
+        let mut o = self.obs(metric, actor, target, value, at, detail);
+        o.elem = elem;
+        self.observe(o);
+    }
+
+    /// Whether a (client, server, transport, port) was seen while learning, in either
+    /// orientation (a flow picked up mid-stream may have guessed its client).
+    fn addr_edge_learned(&self, c: (IpAddr, u16), sv: (IpAddr, u16), proto: u8) -> bool {
+        self.learned_addr_edges.contains(&(c.0, sv.0, proto, sv.1))
+            || self.learned_addr_edges.contains(&(sv.0, c.0, proto, c.1))
     }
 
     /// Start from what an earlier run learned.
@@ -277,6 +391,12 @@ impl<S: AlertSink> Site<S> {
         self.learned_ext_names = l.external_names.into_iter().collect();
         self.engine.learned = l.suppressed.into_iter().collect();
         self.engine.accepted = l.accepted.into_iter().collect();
+        self.engine.peaks = l.peaks.into_iter().map(|(a, b, c)| ((a, b), c)).collect();
+        self.learned_addr_edges = l.addr_edges.into_iter().collect();
+        self.learned_ext_addr = l.ext_addr.into_iter().collect();
+        self.dhcpw.servers = l.dhcp_servers.into_iter().collect();
+        self.arpw.learned = l.arp.into_iter().collect();
+        self.learned_whois = l.whois.into_iter().collect();
         if l.learning_done {
             self.protect();
         }
@@ -296,6 +416,17 @@ impl<S: AlertSink> Site<S> {
             suppressed: self.engine.learned.iter().copied().collect(),
             dns: self.inv.dns.iter().map(|(a, b)| (*a, b.clone())).collect(),
             accepted: self.engine.accepted.iter().copied().collect(),
+            peaks: self
+                .engine
+                .peaks
+                .iter()
+                .map(|(k, v)| (k.0, k.1, *v))
+                .collect(),
+            addr_edges: self.learned_addr_edges.iter().copied().collect(),
+            ext_addr: self.learned_ext_addr.iter().copied().collect(),
+            dhcp_servers: self.dhcpw.servers.iter().copied().collect(),
+            arp: self.arpw.learned.iter().copied().collect(),
+            whois: self.learned_whois.iter().copied().collect(),
         }
     }
 
@@ -324,7 +455,7 @@ impl<S: AlertSink> Site<S> {
             self.learned_services.insert((sv, port));
         }
         if let (Some(c), Some(ip)) = (src, a.dest_ip) {
-            if !self.inv.is_internal(ip) {
+            if self.inv.is_external(ip) {
                 self.learned_ext.insert((c, ip));
                 self.contacted.remove(&(c, ip));
             }
@@ -625,6 +756,11 @@ impl<S: AlertSink> Site<S> {
             return;
         };
         self.stats.dhcp += 1;
+        match (m.message_type, m.chaddr) {
+            (Some(1 | 3), Some(mac)) if m.op == 1 => self.dhcp_request(s, mac),
+            (Some(2 | 5), _) if m.op == 2 => self.dhcp_reply(s, IpAddr::V4(m.yiaddr)),
+            _ => {}
+        }
         let text = |b: Option<&[u8]>| {
             b.and_then(|b| std::str::from_utf8(b).ok())
                 .map(|t| t.trim_matches(char::from(0)).to_string())
@@ -714,17 +850,21 @@ impl<S: AlertSink> Site<S> {
                 st.win.v[BMetric::ConnectionsIn.idx()] += 1.0;
             }
         }
-        if self.learning {
+        let outward = self.inv.is_internal(s.src) && self.inv.is_external(s.dst);
+        if self.learning && outward {
             if let Some(d) = c {
-                if self.inv.is_internal(s.src) && !self.inv.is_internal(s.dst) {
-                    self.learned_ext.insert((d, s.dst));
-                    if let Some(n) = self.inv.dns.get(&s.dst).cloned() {
-                        self.learned_ext_names.insert((d, n));
-                    }
+                self.learned_ext.insert((d, s.dst));
+                if let Some(n) = self.inv.dns.get(&s.dst).cloned() {
+                    self.learned_ext_names.insert((d, n));
                 }
             }
-            return;
+            if self.learned_ext_addr.len() < MAX_CONTACTED {
+                self.learned_ext_addr.insert((s.src, s.dst));
+            } else {
+                self.stats.addr_edges_dropped += 1;
+            }
         }
+        // Observed while learning too: what a subject does then is its normal.
         let dst_h = stable_hash(&[&ip_bytes(s.dst)]);
         if self.engine.wants(Metric::FanoutHosts) {
             let mut o = self.obs(
@@ -751,9 +891,13 @@ impl<S: AlertSink> Site<S> {
             self.observe(o);
         }
         if s.ip_proto == 6 {
-            let open = sv
-                .and_then(|d| self.dev.get(d as usize))
-                .is_some_and(|st| st.open_ports.contains(&s.dport));
+            // SYNs to a port the target answers on, or to a target that never answered at
+            // all (a flood's victim may be down already): a scan of a live host's closed
+            // ports is not a flood.
+            let open = match sv.and_then(|d| self.dev.get(d as usize)) {
+                Some(st) => st.open_ports.contains(&s.dport),
+                None => true,
+            };
             if open {
                 let o = self.obs(
                     Metric::SynIn,
@@ -766,7 +910,7 @@ impl<S: AlertSink> Site<S> {
                 self.observe(o);
             }
         }
-        if sv.is_some() && self.engine.wants(Metric::DistinctSourcesIn) {
+        if self.engine.wants(Metric::DistinctSourcesIn) {
             let mut o = self.obs(
                 Metric::DistinctSourcesIn,
                 Some(actor),
@@ -778,15 +922,19 @@ impl<S: AlertSink> Site<S> {
             o.elem = stable_hash(&[&ip_bytes(s.src)]);
             self.observe(o);
         }
+        if self.learning {
+            return;
+        }
         // First contact of an internal device with an external destination.
         if let Some(d) = c {
-            if self.inv.is_internal(s.src) && !self.inv.is_internal(s.dst) {
+            if outward {
                 let name = self.inv.dns.get(&s.dst).cloned();
                 let profile = self
                     .inv
                     .get(d)
                     .and_then(|x| profile_key(x.vendor.as_deref(), &x.labels));
                 let known = self.learned_ext.contains(&(d, s.dst))
+                    || self.learned_ext_addr.contains(&(s.src, s.dst))
                     || profile.is_some_and(|p| self.learned_ext_profile.contains(&(p, s.dst)))
                     || name
                         .as_ref()
@@ -818,14 +966,27 @@ impl<S: AlertSink> Site<S> {
                 }
             }
         }
+        // Connection starts toward what was never learned: a beacon's check-ins.
+        let unlearned = if outward {
+            !(self.learned_ext_addr.contains(&(s.src, s.dst))
+                || c.is_some_and(|d| self.learned_ext.contains(&(d, s.dst))))
+        } else {
+            !self.addr_edge_learned((s.src, s.sport), (s.dst, s.dport), s.ip_proto)
+        };
+        if unlearned {
+            let who = crate::detect::subject_key(&actor);
+            let whom = match self.inv.dns.get(&s.dst) {
+                Some(n) => stable_hash(&[n.as_bytes()]),
+                None => h64(s.dst, s.dport),
+            };
+            let key = stable_hash(&[&who.to_be_bytes(), &whom.to_be_bytes(), b"conn"]);
+            self.beacon_event(key, actor, target, 0, at, "connections");
+        }
     }
 
     /// A connection attempt failed: refused (RST to a SYN) or unanswered (SYN retransmitted),
     /// or ICMP said unreachable.
     fn failed(&mut self, s: &Seen<'_>, actor: Party, target: Party, why: &str) {
-        if self.learning {
-            return;
-        }
         let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
         let o = self.obs(
             Metric::FailedConnections,
@@ -881,6 +1042,14 @@ impl<S: AlertSink> Site<S> {
             .inv
             .get(c)
             .and_then(|x| profile_key(x.vendor.as_deref(), &x.labels));
+        if self.addr_edge_learned(fl.client, fl.server, s.ip_proto) {
+            // Seen while learning, before both ends were devices.
+            self.stats.addr_edges_matched += 1;
+            if let Some(edge) = self.graph.get_mut(e) {
+                edge.learned = true;
+            }
+            return;
+        }
         if profile.is_some_and(|p| {
             self.learned_profile_edges
                 .contains(&(p, sv, s.ip_proto, fl.server.1))
@@ -909,6 +1078,12 @@ impl<S: AlertSink> Site<S> {
             &detail,
         );
         o.app = fl.proto;
+        o.elem = stable_hash(&[
+            &c.to_be_bytes(),
+            &sv.to_be_bytes(),
+            &[s.ip_proto],
+            &fl.server.1.to_be_bytes(),
+        ]);
         self.observe(o);
         if self.engine.stats.alerts != before {
             if let Some(edge) = self.graph.get_mut(e) {
@@ -926,9 +1101,6 @@ impl<S: AlertSink> Site<S> {
             self.inv.resolve(s.src, s.macs.0, s.ts_ns, true);
             self.sync_dev();
         }
-        if self.learning {
-            return;
-        }
         let a = self.inv.resolve(s.src, s.macs.0, s.ts_ns, false);
         let t = self.inv.resolve(s.dst, s.macs.1, s.ts_ns, false);
         let actor = self.party(s.src, None, a);
@@ -945,7 +1117,19 @@ impl<S: AlertSink> Site<S> {
             o.elem = stable_hash(&[&ip_bytes(s.dst)]);
             self.observe(o);
         }
-        if t.is_some() && self.engine.wants(Metric::IcmpIn) {
+        if ty == echo_req && self.engine.wants(Metric::DistinctSourcesIn) {
+            let mut o = self.obs(
+                Metric::DistinctSourcesIn,
+                Some(actor),
+                Some(target),
+                Val::Add(1.0),
+                at,
+                "",
+            );
+            o.elem = stable_hash(&[&ip_bytes(s.src)]);
+            self.observe(o);
+        }
+        if self.engine.wants(Metric::IcmpIn) {
             let o = self.obs(
                 Metric::IcmpIn,
                 Some(actor),
@@ -956,15 +1140,26 @@ impl<S: AlertSink> Site<S> {
             );
             self.observe(o);
         }
+        if ty == echo_req {
+            self.icmp_external(s);
+        }
         if ty == unreach {
             // The original sender is the destination of the ICMP message.
             self.failed(s, target, actor, "icmp unreachable");
+            let port_unreach = if v6 { 4 } else { 3 };
+            if s.icmp.is_some_and(|(_, code)| code == port_unreach) {
+                self.port_unreachable(s);
+            }
         }
     }
 
     /// Silence checks, every 10 s of packet time.
     fn silence(&mut self, now: u64) {
         if self.learning || !self.engine.wants(Metric::SilentSecs) {
+            return;
+        }
+        // The sensor itself saw nothing: the devices are not to blame.
+        if self.sensor.idle(now) {
             return;
         }
         let mut due = Vec::new();
@@ -996,18 +1191,29 @@ impl<S: AlertSink> Site<S> {
         }
     }
 
-    fn pdu_ops(&mut self, ctx: &Ctx, c: Option<DevIdx>, sv: Option<DevIdx>, pdu: &Pdu<'_>) {
-        let Some(e) = idx(ctx.note.edge) else { return };
+    /// The operations of a request on its edge. Returns whether the edge, and this
+    /// operation on it, were learned.
+    fn pdu_ops(
+        &mut self,
+        ctx: &Ctx,
+        c: Option<DevIdx>,
+        sv: Option<DevIdx>,
+        pdu: &Pdu<'_>,
+    ) -> Option<(bool, bool)> {
+        let Some(e) = idx(ctx.note.edge) else {
+            return None;
+        };
         let learning = self.learning;
         let ts = ctx.ts_ns;
         let Some(edge) = self.graph.get_mut(e) else {
-            return;
+            return None;
         };
+        let edge_learned = edge.learned;
         edge.app = edge.app.or(Some(pdu.proto()));
         let r = match pdu {
             Pdu::Modbus(m) => {
                 if m.kind != edgetap_dissectors::modbus::Kind::Request {
-                    return;
+                    return None;
                 }
                 let (addr, qty) = match (m.write_address, m.write_quantity) {
                     (Some(a), Some(q)) => (Some(a), Some(q)),
@@ -1024,10 +1230,10 @@ impl<S: AlertSink> Site<S> {
             }
             Pdu::Bacnet(b) => {
                 let (Some(t), Some(sv_)) = (b.apdu_type, b.service) else {
-                    return;
+                    return None;
                 };
                 if t > 1 {
-                    return;
+                    return None;
                 }
                 let ctl = t == 0 && bacnet_control(sv_);
                 let name = b.service_name;
@@ -1040,7 +1246,7 @@ impl<S: AlertSink> Site<S> {
             Pdu::Mqtt(m) => {
                 let topic = m.topic.as_ref().and_then(|t| t.as_str());
                 if m.packet_type != 3 && m.packet_type != 8 {
-                    return;
+                    return None;
                 }
                 let kind = if m.packet_type == 3 {
                     "publish"
@@ -1059,10 +1265,12 @@ impl<S: AlertSink> Site<S> {
                 .map(|l| (l, false, Detail::None))
             }
             Pdu::Opcua(o) => {
-                let Some(id) = o.service_type_id else { return };
+                let Some(id) = o.service_type_id else {
+                    return None;
+                };
                 let name = o.service.unwrap_or("service");
                 if !name.ends_with("Request") {
-                    return;
+                    return None;
                 }
                 let ctl = opcua_control(id);
                 edge.op(id, None, None, ctl, ts, learning, || {
@@ -1071,7 +1279,7 @@ impl<S: AlertSink> Site<S> {
                 .map(|l| (l, ctl, Detail::Opcua(name)))
             }
             Pdu::Amqp(a) => {
-                let Some(method) = a.method else { return };
+                let Some(method) = a.method else { return None };
                 let code = (u32::from(a.class_id.unwrap_or(0)) << 16)
                     | u32::from(a.method_id.unwrap_or(0))
                     | u32::from(a.performative.is_some()) << 31;
@@ -1083,7 +1291,9 @@ impl<S: AlertSink> Site<S> {
             #[allow(unreachable_patterns)]
             _ => None,
         };
+        let ret = r.as_ref().map(|(l, _, _)| (edge_learned, *l));
         if let Some((false, true, what)) = r {
+            let item = what.item();
             let what = what.to_string();
             self.stats.unlearned_control += 1;
             let actor = self.party(ctx.client.0, Some(ctx.client.1), c);
@@ -1102,11 +1312,13 @@ impl<S: AlertSink> Site<S> {
                 &what,
             );
             o.app = Some(pdu.proto());
+            o.elem = stable_hash(&[&ip_bytes(ctx.server.0), &item.to_be_bytes()]);
             self.observe(o);
             if let Some(edge) = self.graph.get_mut(e) {
                 edge.alerted = true;
             }
         }
+        ret
     }
 }
 
@@ -1116,6 +1328,19 @@ enum Detail {
     Modbus(u8, u8, Option<(u16, u16)>),
     Bacnet(u8, Option<&'static str>),
     Opcua(&'static str),
+}
+
+impl Detail {
+    /// The operation as an item: a new one is an alert of its own; the same one on other
+    /// registers folds into its episode.
+    fn item(&self) -> u64 {
+        match self {
+            Detail::None => 0,
+            Detail::Modbus(fc, unit, _) => 1 << 40 | u64::from(*unit) << 8 | u64::from(*fc),
+            Detail::Bacnet(s, _) => 2 << 40 | u64::from(*s),
+            Detail::Opcua(n) => 3 << 40 | stable_hash(&[n.as_bytes()]) >> 24,
+        }
+    }
 }
 
 impl std::fmt::Display for Detail {
@@ -1139,8 +1364,12 @@ impl std::fmt::Display for Detail {
 
 impl<S: AlertSink> Output for Site<S> {
     fn seen(&mut self, s: &Seen<'_>, note: &mut FlowNote) {
+        self.clock(s.ts_ns);
         self.now = s.ts_ns;
         self.stats.packets += 1;
+        if !self.arpw.suspects.is_empty() && !self.learning {
+            self.next_hop_check(s);
+        }
         let Some(fl) = s.flow else {
             if let Some((ty, _)) = s.icmp {
                 if let Some(m) = s.macs.0 {
@@ -1163,6 +1392,19 @@ impl<S: AlertSink> Output for Site<S> {
                 self.dhcp(s);
             } else if s.sport == 53 || s.sport == 5353 {
                 self.dns(s);
+            }
+            if s.sport == 53 || s.dport == 53 {
+                self.dns_watch(s);
+            }
+        }
+        if fl.new && self.learning {
+            // Every edge seen while learning is learned, whatever its shape: one-way UDP, a
+            // connection picked up mid-stream, ends that become devices only later.
+            let k = (fl.client.0, fl.server.0, s.ip_proto, fl.server.1);
+            if self.learned_addr_edges.len() < MAX_ADDR_EDGES {
+                self.learned_addr_edges.insert(k);
+            } else if !self.learned_addr_edges.contains(&k) {
+                self.stats.addr_edges_dropped += 1;
             }
         }
         // Devices: the sender is proven when it answers (the server) or when it sends after
@@ -1237,6 +1479,17 @@ impl<S: AlertSink> Output for Site<S> {
         }
         let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
         if let Some(f) = s.tcp {
+            if fl.packets[0] + fl.packets[1] <= 2 || f.fin || f.rst || !f.ack {
+                self.tcp_probe(s, &fl, note, f);
+            }
+            if (f.fin || f.rst)
+                && note.flags & (F_EST | F_LOGIN) == F_EST
+                && recon::login_port(fl.server.1)
+                && s.ts_ns.saturating_sub(fl.first_ns) < recon::SHORT_SESSION_NS
+            {
+                note.flags |= F_LOGIN;
+                self.login_session_end(fl.client, fl.server, c, sv, at);
+            }
             if f.syn && !f.ack && to_server {
                 if fl.packets[0] == 1 {
                     self.new_connection(s, &fl, note, c, sv);
@@ -1297,7 +1550,7 @@ impl<S: AlertSink> Output for Site<S> {
             if fl.new && to_server {
                 self.new_connection(s, &fl, note, c, sv);
             }
-            if to_server && sv.is_some() && !self.learning && self.engine.wants(Metric::UdpIn) {
+            if to_server && self.engine.wants(Metric::UdpIn) {
                 let a = self.party(s.src, Some(s.sport), c);
                 let t = self.party(s.dst, Some(s.dport), sv);
                 let o = self.obs(Metric::UdpIn, Some(a), Some(t), Val::Add(1.0), at, "");
@@ -1307,6 +1560,25 @@ impl<S: AlertSink> Output for Site<S> {
                 if let (Some(c), Some(sv)) = (c, sv) {
                     note.flags |= F_EST;
                     self.establish(s, &fl, note, c, sv);
+                }
+            }
+        }
+        // A session's sends after silence: a heartbeat is a beacon too.
+        if to_server && !s.payload.is_empty() {
+            let last = note.last_tx_ns;
+            note.last_tx_ns = s.ts_ns;
+            if last != 0 && s.ts_ns.saturating_sub(last) >= beacon::BURST_IDLE_NS && !self.learning
+            {
+                let learned = idx(note.edge)
+                    .and_then(|e| self.graph.edges.get(e as usize))
+                    .is_some_and(|e| e.learned)
+                    || self.addr_edge_learned(fl.client, fl.server, s.ip_proto);
+                if !learned {
+                    let a = self.party(s.src, Some(s.sport), c);
+                    let t = self.party(s.dst, Some(s.dport), sv);
+                    let key = stable_hash(&[&fl.id.to_be_bytes(), b"burst"]);
+                    let size = s.payload.len().min(u32::MAX as usize) as u32;
+                    self.beacon_event(key, a, t, size, at, "session sends");
                 }
             }
         }
@@ -1350,10 +1622,20 @@ impl<S: AlertSink> Output for Site<S> {
             }
         }
         if dir == Direction::ToServer {
-            self.pdu_ops(ctx, c, sv, pdu);
+            let learned = self.pdu_ops(ctx, c, sv, pdu);
+            let a = self.party(ctx.client.0, Some(ctx.client.1), c);
+            let t = self.party(ctx.server.0, Some(ctx.server.1), sv);
+            if let Pdu::Bacnet(b) = pdu {
+                if b.apdu_type == Some(1) && b.service == Some(8) {
+                    self.whois(ctx, a);
+                }
+            }
+            if !self.learning {
+                let (el, ol) = learned.unwrap_or((false, false));
+                self.recon(ctx, a, t, el, ol, pdu);
+            }
             if let Pdu::Mqtt(m) = pdu {
-                if m.packet_type == 1 && !self.learning && self.engine.wants(Metric::MqttConnectIn)
-                {
+                if m.packet_type == 1 && self.engine.wants(Metric::MqttConnectIn) {
                     let a = self.party(ctx.client.0, Some(ctx.client.1), c);
                     let t = self.party(ctx.server.0, Some(ctx.server.1), sv);
                     let mut o = self.obs(
@@ -1417,6 +1699,11 @@ impl<S: AlertSink> Output for Site<S> {
             (ctx.flow_id, ctx.frame),
         );
         self.sync_dev();
+    }
+
+    fn arp(&mut self, a: &ArpSeen) {
+        self.arp_watch(a);
+        self.now = self.now.max(a.ts_ns);
     }
 
     fn flow_end(&mut self, _flow: &Flow<crate::dispatch::App>) {}
