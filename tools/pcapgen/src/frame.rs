@@ -353,6 +353,85 @@ pub fn write_link_header(
     }
 }
 
+/// ARP operation: request.
+pub const ARP_REQUEST: u16 = 1;
+/// ARP operation: reply.
+pub const ARP_REPLY: u16 = 2;
+
+/// An Ethernet/IPv4 ARP packet (htype 1, ptype 0x0800, hlen 6, plen 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arp {
+    /// [`ARP_REQUEST`] or [`ARP_REPLY`].
+    pub op: u16,
+    /// Sender hardware and protocol address.
+    pub sha: Mac,
+    pub spa: [u8; 4],
+    /// Target hardware and protocol address (`tha` all zero in a request).
+    pub tha: Mac,
+    pub tpa: [u8; 4],
+}
+
+impl Arp {
+    /// A request from `sha`/`spa` asking who has `tpa`. Gratuitous when `spa == tpa`.
+    pub fn request(sha: Mac, spa: [u8; 4], tpa: [u8; 4]) -> Arp {
+        Arp {
+            op: ARP_REQUEST,
+            sha,
+            spa,
+            tha: [0; 6],
+            tpa,
+        }
+    }
+    /// A reply: `spa` is at `sha`, told to `tha`/`tpa`.
+    pub fn reply(sha: Mac, spa: [u8; 4], tha: Mac, tpa: [u8; 4]) -> Arp {
+        Arp {
+            op: ARP_REPLY,
+            sha,
+            spa,
+            tha,
+            tpa,
+        }
+    }
+
+    /// The 28-byte ARP packet.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&1u16.to_be_bytes());
+        out.extend_from_slice(&0x0800u16.to_be_bytes());
+        out.extend_from_slice(&[6, 4]);
+        out.extend_from_slice(&self.op.to_be_bytes());
+        out.extend_from_slice(&self.sha);
+        out.extend_from_slice(&self.spa);
+        out.extend_from_slice(&self.tha);
+        out.extend_from_slice(&self.tpa);
+    }
+
+    /// The whole Ethernet frame (EtherType 0x0806) from `src` to `dst`, zero-padded to the
+    /// 60-byte minimum as seen on the wire.
+    pub fn frame(&self, src: Mac, dst: Mac) -> Vec<u8> {
+        let mut v = Vec::with_capacity(60);
+        v.extend_from_slice(&dst);
+        v.extend_from_slice(&src);
+        v.extend_from_slice(&0x0806u16.to_be_bytes());
+        self.write(&mut v);
+        v.resize(60, 0);
+        v
+    }
+}
+
+/// An ICMPv4 error message (e.g. type 3 code 3, port unreachable) quoting `original`: the
+/// offending datagram's IP header and the first 8 bytes of what follows it. Use it as the
+/// payload of `Transport::Other { protocol: 1, .. }`.
+pub fn icmp_error(ty: u8, code: u8, original: &[u8]) -> Vec<u8> {
+    let ihl = original.first().map_or(20, |b| usize::from(b & 0x0f) * 4);
+    let quoted = &original[..original.len().min(ihl + 8)];
+    let mut v = Vec::with_capacity(8 + quoted.len());
+    v.extend_from_slice(&[ty, code, 0, 0, 0, 0, 0, 0]);
+    v.extend_from_slice(quoted);
+    let c = fold(sum_be(&v, 0));
+    v[2..4].copy_from_slice(&c.to_be_bytes());
+    v
+}
+
 /// One's complement sum of big-endian 16-bit words, added to `init`.
 fn sum_be(data: &[u8], init: u32) -> u32 {
     let mut acc: u64 = init as u64;
@@ -387,6 +466,46 @@ fn fold(mut s: u32) -> u16 {
 mod tests {
     use super::*;
     use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+
+    #[test]
+    fn arp_frame_layout() {
+        let a = Arp::reply(
+            [2, 0, 0, 0, 0, 9],
+            [10, 0, 0, 1],
+            [2, 0, 0, 0, 0, 5],
+            [10, 0, 0, 5],
+        );
+        let f = a.frame(a.sha, a.tha);
+        assert_eq!(f.len(), 60);
+        assert_eq!(&f[12..14], &[0x08, 0x06]);
+        assert_eq!(&f[14..22], &[0, 1, 0x08, 0x00, 6, 4, 0, 2]);
+        assert_eq!(&f[22..28], &a.sha);
+        assert_eq!(&f[28..32], &[10, 0, 0, 1]);
+        assert_eq!(&f[32..38], &a.tha);
+        assert_eq!(&f[38..42], &[10, 0, 0, 5]);
+        assert!(f[42..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn icmp_error_checksum_and_quote() {
+        let c = Endpoint::v4([10, 0, 0, 1], 40000);
+        let s = Endpoint::v4([10, 0, 0, 2], 161);
+        let probe = Frame::between(
+            &c,
+            &s,
+            Transport::Udp {
+                sport: 40000,
+                dport: 161,
+                payload: &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+            },
+        );
+        let mut ip = Vec::new();
+        probe.write_ip(&mut ip);
+        let m = icmp_error(3, 3, &ip);
+        assert_eq!(m.len(), 8 + 28);
+        assert_eq!(&m[8..], &ip[..28]);
+        assert_eq!(fold(sum_be(&m, 0)), 0, "checksum verifies");
+    }
 
     #[test]
     fn tcp_checksum_verifies_with_etherparse() {

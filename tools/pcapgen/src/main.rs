@@ -20,7 +20,8 @@ const USAGE: &str = "usage:
       write the golden test captures (DIR/<proto>/*.pcap*), byte-identical on every run
   pcapgen scenario --out-dir DIR [--flood N] [--portscan]
       write the site scenario: base.pcap (60 min learning), benign.pcap and attacks.pcap
-      (the next 30 min without / with labelled attacks), edgex-devices.json, truth.json;
+      (the test period after it, 4.6 h with a 3 h capture gap, without / with labelled
+      attacks), edgex-devices.json, truth.json;
       --flood N adds flood.pcap (N spoofed SYNs to the broker), --portscan adds portscan.pcap
       (SYN scan of 65535 ports of plc-1); byte-identical on every run";
 

@@ -6,8 +6,11 @@
 //! ([`site`] has every address and MAC). [`write_all`] writes:
 //!
 //! - `base.pcap`: 60 minutes of normal traffic from 2026-11-20T00:00:00Z (the learning capture);
-//! - `benign.pcap`: the 30 minutes starting 60 s after it: normal traffic and benign surprises;
-//! - `attacks.pcap`: the same 30 minutes with, besides, every labelled attack ([`sim::ATTACKS`]);
+//! - `benign.pcap`: the test period starting 60 s after it ([`site::TEST_SECS`], about 4.5 hours
+//!   of wall clock of which the sensor is blind for 3): normal traffic and benign surprises
+//!   ([`sim::BENIGN`]: a new topic and sensor, a replaced sensor, a DHCP change, reboots, a
+//!   bigger upload, a whole-site restart after a power loss, a capture gap of hours);
+//! - `attacks.pcap`: the same period with, besides, every labelled attack ([`sim::ATTACKS`]);
 //! - `edgex-devices.json`: what EdgeX core-metadata knows about three of the devices;
 //! - `truth.json`: the devices a person would count in base + benign, and every attack and
 //!   benign surprise with its first and last packet time.
@@ -366,11 +369,17 @@ fn truth_json(
     let mut rows = Vec::new();
     for b in sim::BENIGN {
         let Some(id) = b.id else { continue };
-        let s = benign.get(id).copied().unwrap_or(sink::Span {
-            first_ns: site::test_at_ms(b.at_ms),
-            last_ns: site::test_at_ms(b.at_ms),
+        let at = site::test_at_ms(b.at_ms);
+        let mut s = benign.get(id).copied().unwrap_or(sink::Span {
+            first_ns: at,
+            last_ns: at,
             packets: 0,
         });
+        // A power loss or a capture gap lasts from its instant on, packets or not.
+        if b.quiet_secs() > 0 {
+            s.first_ns = s.first_ns.min(at);
+            s.last_ns = s.last_ns.max(at + b.quiet_secs() * site::S);
+        }
         rows.push(format!(
             "    {{\"id\": {}, \"start_ns\": {}, \"end_ns\": {}, \"packets\": {}, \"what\": {}}}",
             js(id),

@@ -435,3 +435,203 @@ pub fn modbus_raw(tid: u16, proto: u16, length: u16, rest: &[u8]) -> Vec<u8> {
     v.extend_from_slice(rest);
     v
 }
+
+// ---------------------------------------------------------------- NTP
+
+/// Seconds between 1900-01-01 (the NTP era) and 1970-01-01.
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// NTP timestamp (32.32 fixed point, seconds since 1900) of a packet time (ns since 1970).
+pub fn ntp_ts(unix_ns: u64) -> [u8; 8] {
+    let secs = unix_ns / 1_000_000_000 + NTP_UNIX_OFFSET;
+    let frac = ((unix_ns % 1_000_000_000) << 32) / 1_000_000_000;
+    ((secs << 32) | frac).to_be_bytes()
+}
+
+/// An NTPv4 client request (mode 3) as chrony sends it: only the transmit timestamp set.
+pub fn ntp_request(poll: u8, tx_ns: u64) -> Vec<u8> {
+    let mut v = vec![0x23, 0, poll, 0x20];
+    v.resize(40, 0);
+    v.extend_from_slice(&ntp_ts(tx_ns));
+    v
+}
+
+/// An NTPv4 server reply (mode 4, stratum 2, synchronised to `ref_id`) to a request sent at
+/// `client_tx_ns`, received at `rx_ns` and answered at `tx_ns`.
+pub fn ntp_reply(poll: u8, ref_id: [u8; 4], client_tx_ns: u64, rx_ns: u64, tx_ns: u64) -> Vec<u8> {
+    let mut v = vec![0x24, 2, poll, 0xe9];
+    v.extend_from_slice(&0x0000_0a3du32.to_be_bytes()); // root delay ~40 ms
+    v.extend_from_slice(&0x0000_0312u32.to_be_bytes()); // root dispersion ~12 ms
+    v.extend_from_slice(&ref_id);
+    v.extend_from_slice(&ntp_ts(rx_ns.saturating_sub(37_000_000_000)));
+    v.extend_from_slice(&ntp_ts(client_tx_ns));
+    v.extend_from_slice(&ntp_ts(rx_ns));
+    v.extend_from_slice(&ntp_ts(tx_ns));
+    v
+}
+
+// ---------------------------------------------------------------- DNS answers
+
+pub const DNS_TYPE_CNAME: u16 = 5;
+pub const DNS_TYPE_NULL: u16 = 10;
+pub const DNS_TYPE_TXT: u16 = 16;
+
+/// A DNS name in wire form (labels of at most 63 bytes).
+pub fn dns_name(name: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(name.len() + 2);
+    crate::proto::dns::name(name, &mut v);
+    v
+}
+
+/// TXT RDATA: each string length-prefixed (at most 255 bytes each).
+pub fn dns_txt_rdata(strings: &[&[u8]]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for s in strings {
+        let s = &s[..s.len().min(255)];
+        v.push(s.len() as u8);
+        v.extend_from_slice(s);
+    }
+    v
+}
+
+/// A recursive answer (flags 0x8180) to `qname`/`qtype` with one record of that type carrying
+/// `rdata` (the answer's owner is the question, by a compression pointer).
+pub fn dns_answer(id: u16, qname: &str, qtype: u16, rdata: &[u8], ttl: u32) -> Vec<u8> {
+    let mut v = Vec::with_capacity(32 + qname.len() + rdata.len());
+    v.extend_from_slice(&id.to_be_bytes());
+    v.extend_from_slice(&0x8180u16.to_be_bytes());
+    v.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 0]);
+    crate::proto::dns::name(qname, &mut v);
+    v.extend_from_slice(&qtype.to_be_bytes());
+    v.extend_from_slice(&1u16.to_be_bytes());
+    v.extend_from_slice(&[0xc0, 0x0c]);
+    v.extend_from_slice(&qtype.to_be_bytes());
+    v.extend_from_slice(&1u16.to_be_bytes());
+    v.extend_from_slice(&ttl.to_be_bytes());
+    v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    v.extend_from_slice(rdata);
+    v
+}
+
+// ---------------------------------------------------------------- SSH
+
+fn name_list(s: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// An SSH binary packet (no MAC, before keys are taken) carrying `payload`, padded to a
+/// multiple of 8 with at least 4 bytes of random padding.
+fn ssh_packet(rng: &mut Rng, payload: &[u8]) -> Vec<u8> {
+    let mut pad = 8 - (5 + payload.len()) % 8;
+    if pad < 4 {
+        pad += 8;
+    }
+    let mut v = Vec::with_capacity(5 + payload.len() + pad);
+    v.extend_from_slice(&((1 + payload.len() + pad) as u32).to_be_bytes());
+    v.push(pad as u8);
+    v.extend_from_slice(payload);
+    v.extend_from_slice(&random(rng, pad));
+    v
+}
+
+/// SSH_MSG_KEXINIT as a libssh client (`client`) or an OpenSSH server offers it.
+pub fn ssh_kexinit(rng: &mut Rng, client: bool) -> Vec<u8> {
+    let mut p = vec![20u8];
+    p.extend_from_slice(&random(rng, 16));
+    let (kex, hostkey, cipher, mac) = if client {
+        (
+            "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group14-sha256,ext-info-c",
+            "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256,ssh-rsa",
+            "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes128-ctr",
+            "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512",
+        )
+    } else {
+        (
+            "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group14-sha256",
+            "rsa-sha2-512,rsa-sha2-256,ssh-rsa,ecdsa-sha2-nistp256,ssh-ed25519",
+            "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+            "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1",
+        )
+    };
+    name_list(kex, &mut p);
+    name_list(hostkey, &mut p);
+    name_list(cipher, &mut p);
+    name_list(cipher, &mut p);
+    name_list(mac, &mut p);
+    name_list(mac, &mut p);
+    let comp = "none,zlib@openssh.com";
+    name_list(comp, &mut p);
+    name_list(comp, &mut p);
+    name_list("", &mut p);
+    name_list("", &mut p);
+    p.push(0); // first_kex_packet_follows
+    p.extend_from_slice(&[0, 0, 0, 0]);
+    ssh_packet(rng, &p)
+}
+
+// ---------------------------------------------------------------- OPC UA Browse
+
+pub const BROWSE_REQUEST: u32 = 527;
+pub const BROWSE_RESPONSE: u32 = 530;
+
+/// MSG with a BrowseRequest: every node in `nodes`, forward, all hierarchical references
+/// (i=33) and subtypes, all node classes, all result fields.
+pub fn browse_request(m: &UaMsg, ts_ns: u64, auth: &NodeId, nodes: &[NodeId]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(64 + 16 * nodes.len());
+    NodeId::Numeric(0, BROWSE_REQUEST).encode(&mut b);
+    request_header(auth, ts_ns, m.request_id, &mut b);
+    NodeId::Numeric(0, 0).encode(&mut b); // view id
+    b.extend_from_slice(&0i64.to_le_bytes()); // view timestamp
+    u32le(0, &mut b); // view version
+    u32le(1_000, &mut b); // requested max references per node
+    i32le(nodes.len() as i32, &mut b);
+    for n in nodes {
+        n.encode(&mut b);
+        u32le(0, &mut b); // browse direction: forward
+        NodeId::Numeric(0, 33).encode(&mut b); // HierarchicalReferences
+        b.push(1); // include subtypes
+        u32le(0, &mut b); // node class mask: all
+        u32le(0x3f, &mut b); // result mask: all
+    }
+    m.wrap(&b)
+}
+
+/// One reference of a BrowseResult: (reference type, target, browse name, node class).
+pub struct UaRef<'a> {
+    pub reference_type: u32,
+    pub target: NodeId,
+    pub browse_name: &'a str,
+    pub node_class: u32,
+    pub type_definition: u32,
+}
+
+/// MSG with a BrowseResponse: one BrowseResult (status good, no continuation point) per entry
+/// of `results`.
+pub fn browse_response(m: &UaMsg, ts_ns: u64, results: &[Vec<UaRef<'_>>]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(64 + 64 * results.len());
+    NodeId::Numeric(0, BROWSE_RESPONSE).encode(&mut b);
+    response_header(ts_ns, m.request_id, 0, &mut b);
+    i32le(results.len() as i32, &mut b);
+    for refs in results {
+        u32le(0, &mut b); // status
+        ua_bytes(None, &mut b); // continuation point
+        i32le(refs.len() as i32, &mut b);
+        for r in refs {
+            NodeId::Numeric(0, r.reference_type).encode(&mut b);
+            b.push(1); // is forward
+            r.target.encode(&mut b); // ExpandedNodeId without uri / server index
+            let ns = match &r.target {
+                NodeId::Numeric(ns, _) | NodeId::String(ns, _) => *ns,
+            };
+            b.extend_from_slice(&ns.to_le_bytes()); // browse name: namespace
+            ua_str(Some(r.browse_name), &mut b);
+            b.push(0x02); // display name: text only
+            ua_str(Some(r.browse_name), &mut b);
+            u32le(r.node_class, &mut b);
+            NodeId::Numeric(0, r.type_definition).encode(&mut b);
+        }
+    }
+    i32le(-1, &mut b); // diagnostic infos
+    m.wrap(&b)
+}

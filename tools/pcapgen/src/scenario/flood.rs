@@ -327,3 +327,206 @@ pub fn port_scan<S: PacketSink + ?Sized>(
     }
     Ok(em)
 }
+
+/// The probes of a stealth scan (nmap -sF, -sN, -sX, -sA, -sU).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stealth {
+    Fin,
+    Null,
+    Xmas,
+    Ack,
+    Udp,
+}
+
+impl Stealth {
+    fn flags(self) -> TcpFlags {
+        match self {
+            Stealth::Fin => TcpFlags::FIN,
+            Stealth::Null => TcpFlags(0),
+            Stealth::Xmas => TcpFlags::FIN | TcpFlags::PSH | TcpFlags::URG,
+            Stealth::Ack => TcpFlags::ACK,
+            Stealth::Udp => TcpFlags(0),
+        }
+    }
+}
+
+/// One IPv4 frame with an explicit TTL and IP id (nmap's raw packets).
+#[allow(clippy::too_many_arguments)]
+fn raw_frame<S: PacketSink + ?Sized>(
+    out: &mut S,
+    buf: &mut Vec<u8>,
+    t: u64,
+    src: &Endpoint,
+    dst: &Endpoint,
+    ttl: u8,
+    ip_id: u16,
+    transport: Transport<'_>,
+) -> io::Result<()> {
+    let f = Frame {
+        src_mac: src.mac,
+        dst_mac: dst.mac,
+        vlan: Vlan::None,
+        src_ip: src.ip,
+        dst_ip: dst.ip,
+        ttl,
+        ip_id,
+        transport,
+    };
+    buf.clear();
+    f.write(out.link_type(), false, buf);
+    out.write_packet(Timestamp(t), buf)
+}
+
+/// A stealth scan of `ports` on `target` from `scanner` (its port is the scan's source port),
+/// in a shuffled order, one probe every `gap` ns from `start`; `open` lists the target's open
+/// ports (TCP, or UDP for [`Stealth::Udp`]). A closed port answers a FIN, NULL or XMAS probe
+/// with RST/ACK and a UDP probe with ICMP port unreachable (quoting the probe); every port
+/// answers an ACK probe with a RST. Probes left unanswered are sent once more after the last
+/// one, as nmap does. Deterministic for a given `rng`.
+#[allow(clippy::too_many_arguments)]
+pub fn stealth_scan<S: PacketSink + ?Sized>(
+    out: &mut S,
+    kind: Stealth,
+    start: u64,
+    scanner: &Endpoint,
+    target: &Endpoint,
+    ports: &[u16],
+    open: &[u16],
+    gap: u64,
+    rtt: u64,
+    rng: &mut Rng,
+) -> io::Result<Emitted> {
+    let mut list = ports.to_vec();
+    for i in (1..list.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        list.swap(i, j);
+    }
+    let mut em = Emitted::new();
+    let mut buf = Vec::with_capacity(128);
+    let mut ip = Vec::with_capacity(64);
+    let ttl = 37 + rng.below(22) as u8;
+    let seq = rng.next_u32();
+    let mut target_id = rng.next_u32() as u16;
+    let mut silent = Vec::new();
+    let n = list.len() as u64;
+    let mut probe = |k: u64, p: u16, em: &mut Emitted| -> io::Result<bool> {
+        let t = start + k * gap;
+        let tgt = Endpoint { port: p, ..*target };
+        let id = rng.next_u32() as u16;
+        let is_open = open.contains(&p);
+        if kind == Stealth::Udp {
+            let tr = Transport::Udp {
+                sport: scanner.port,
+                dport: p,
+                payload: &[],
+            };
+            raw_frame(out, &mut buf, t, scanner, &tgt, ttl, id, tr)?;
+            em.note(t);
+            if is_open {
+                return Ok(false);
+            }
+            ip.clear();
+            Frame {
+                src_mac: scanner.mac,
+                dst_mac: tgt.mac,
+                vlan: Vlan::None,
+                src_ip: scanner.ip,
+                dst_ip: tgt.ip,
+                ttl,
+                ip_id: id,
+                transport: tr,
+            }
+            .write_ip(&mut ip);
+            let icmp = crate::frame::icmp_error(3, 3, &ip);
+            target_id = target_id.wrapping_add(1);
+            let plain = Endpoint { port: 0, ..*target };
+            let back = Endpoint {
+                port: 0,
+                ..*scanner
+            };
+            raw_frame(
+                out,
+                &mut buf,
+                t + rtt,
+                &plain,
+                &back,
+                64,
+                target_id,
+                Transport::Other {
+                    protocol: 1,
+                    payload: &icmp,
+                },
+            )?;
+            em.note(t + rtt);
+            return Ok(true);
+        }
+        let ack = if kind == Stealth::Ack {
+            rng.next_u32()
+        } else {
+            0
+        };
+        let f = kind.flags();
+        let probe_seg = Transport::Tcp(TcpSegment {
+            sport: scanner.port,
+            dport: p,
+            seq,
+            ack,
+            flags: f,
+            window: 1024,
+            mss_option: None,
+            payload: &[],
+        });
+        raw_frame(out, &mut buf, t, scanner, &tgt, ttl, id, probe_seg)?;
+        em.note(t);
+        let answer = match kind {
+            Stealth::Ack => Some((TcpFlags::RST, ack, 0)),
+            _ if is_open => None,
+            _ => {
+                let len = u32::from(f.contains(TcpFlags::FIN));
+                Some((TcpFlags::RST | TcpFlags::ACK, 0, seq.wrapping_add(len)))
+            }
+        };
+        let Some((flags, rseq, rack)) = answer else {
+            return Ok(false);
+        };
+        target_id = target_id.wrapping_add(1);
+        raw_frame(
+            out,
+            &mut buf,
+            t + rtt,
+            &tgt,
+            scanner,
+            64,
+            target_id,
+            Transport::Tcp(TcpSegment {
+                sport: p,
+                dport: scanner.port,
+                seq: rseq,
+                ack: rack,
+                flags,
+                window: 0,
+                mss_option: None,
+                payload: &[],
+            }),
+        )?;
+        em.note(t + rtt);
+        Ok(true)
+    };
+    for (k, &p) in list.iter().enumerate() {
+        if !probe(k as u64, p, &mut em)? {
+            silent.push(p);
+        }
+    }
+    // The retries start a second after the last probe.
+    let base = n + (S_NS / gap.max(1));
+    for (j, &p) in silent.iter().enumerate() {
+        probe(base + j as u64, p, &mut em)?;
+    }
+    if em.packets == 0 {
+        em.first = Timestamp(start);
+        em.last = Timestamp(start);
+    }
+    Ok(em)
+}
+
+const S_NS: u64 = 1_000_000_000;

@@ -11,18 +11,22 @@
 use std::collections::HashMap;
 use std::io;
 
+mod life;
+mod more_attacks;
+
 use super::craft::{self, UaClient, UaMsg, UaServer};
 use super::flood::{self, Emitted, PortState};
 use super::sink::Collector;
 use super::site::{self, facts, Host, MS, S, US};
 use super::site::{
-    AMQP_INTRUDER, BACNET_CTL, BACNET_WS, BROKER, GATEWAY, HMI, MQTT_GUESSER, MQTT_STORMER,
-    OPCUA_INTRUDER, OPCUA_SRV, PLC1, PLC2, RABBIT, ROUTER, SENSOR1, SENSOR2, SENSOR3, SENSOR3_NEW,
-    SENSOR4, SENSOR4_NEW, SENSOR5, UDP_FLOODER,
+    AMQP_INTRUDER, ARP_SPOOFER, BACNET_CTL, BACNET_RECON, BACNET_WS, BROKER, GATEWAY, HMI,
+    MODBUS_RECON, MQTT_BRUTER, MQTT_GUESSER, MQTT_STORMER, OPCUA_BROWSER, OPCUA_INTRUDER,
+    OPCUA_SRV, PLC1, PLC2, RABBIT, ROGUE_DHCP, ROUTER, SENSOR1, SENSOR2, SENSOR3, SENSOR3_NEW,
+    SENSOR4, SENSOR4_NEW, SENSOR5, SSH_GUESSER, UDP_FLOODER,
 };
 use super::tcp::{at, bulk, close, exchange, handshake, refused};
 use crate::conv::{Dir, TcpConv};
-use crate::frame::{Endpoint, Frame, TcpFlags, Transport, Vlan, BROADCAST_MAC};
+use crate::frame::{Arp, Endpoint, Frame, TcpFlags, Transport, Vlan, BROADCAST_MAC};
 use crate::pcap::Timestamp;
 use crate::proto::opcua::NodeId;
 use crate::proto::{amqp, bacnet, dhcp, dns, icmp, modbus, mqtt, opcua};
@@ -42,6 +46,8 @@ pub enum Benign {
     RebootSensor2,
     RebootPlc2,
     BiggerUpload,
+    SiteRestart,
+    CaptureGap,
 }
 
 /// The attacks.
@@ -64,6 +70,23 @@ pub enum Attack {
     UaOpcua,
     PaMalformed,
     AvailPlc2,
+    LmFinScan,
+    LmModbusDevId,
+    UaSshBrute,
+    UaRogueDhcp,
+    C2BeaconNewName,
+    LmNullScan,
+    ExfilDnsTunnel,
+    LmBacnetSweep,
+    UaMqttBrute,
+    LmXmasScan,
+    DosDhcpStarvation,
+    C2BeaconKnownHost,
+    LmAckScan,
+    UaArpSpoof,
+    LmModbusUnitSweep,
+    LmUdpScan,
+    LmOpcuaBrowse,
 }
 
 /// A benign surprise: what, when (ms after the start of the test captures).
@@ -74,6 +97,24 @@ pub struct BenignSpec {
     pub at_ms: u64,
     pub what: &'static str,
 }
+
+/// How long the site is without power in the restart surprise.
+pub const RESTART_OFF_SECS: u64 = 95;
+
+impl BenignSpec {
+    /// Seconds from `at_ms` on in which nothing is seen (the power is off, or the sensor is
+    /// blind): the episode lasts at least that long, packets or not.
+    pub fn quiet_secs(&self) -> u64 {
+        match self.kind {
+            Benign::SiteRestart => RESTART_OFF_SECS,
+            Benign::CaptureGap => site::CAPTURE_GAP_SECS,
+            _ => 0,
+        }
+    }
+}
+
+/// `SHIFT_SECS` in ms: the original attacks' start times are offset by it.
+const SHIFT: u64 = site::SHIFT_SECS * 1_000;
 
 pub const BENIGN: &[BenignSpec] = &[
     BenignSpec {
@@ -124,6 +165,18 @@ pub const BENIGN: &[BenignSpec] = &[
         at_ms: 165_250,
         what: "the gateway's upload to 52.1.2.3:443 is 500 kB, 1.25 times the learned nightly upload",
     },
+    BenignSpec {
+        kind: Benign::SiteRestart,
+        id: Some("site-restart"),
+        at_ms: 1_690_000,
+        what: "power loss: every site device is silent for 95 s (no packets at all; TCP sessions die without FIN), then the whole site starts up as base.pcap begins: gratuitous ARP from every fixed-address host, the HMI reconnects to both PLCs at once (reading their device identification), the gateway does NTP iburst, DNS and reconnects MQTT, OPC UA and AMQP, every sensor does DHCP, ARP and MQTT CONNECT within 4 s, bacnet-ctl announces I-Am and answers bacnet-ws's Who-Is",
+    },
+    BenignSpec {
+        kind: Benign::CaptureGap,
+        id: Some("capture-gap"),
+        at_ms: 2_290_000,
+        what: "the sensor sees nothing for 3 hours (no packets at all, every device silent at once) while the site keeps running; traffic then resumes mid-stream: TCP sessions with sequence numbers and Modbus transaction ids 3 hours further on, periodic polling, NTP and the cloud heartbeat as learned",
+    },
 ];
 
 /// An attack and its label.
@@ -168,57 +221,110 @@ const fn atk(
 /// Every attack, in time order: at least 90 s between starts, 60 s clear of each other and of
 /// the benign surprises; except that the two availability episodes last to the end of the
 /// capture, so bacnet-ctl's silence (which needs 600 s to be told) overlaps the five attacks
-/// after it, none of which involves bacnet-ctl.
+/// after it, none of which involves bacnet-ctl. The newer attacks come first (the site restart
+/// and the capture gap between them); the original seventeen follow, `SHIFT` later than they
+/// were first written.
 pub const ATTACKS: &[AttackSpec] = &[
-    atk(Attack::LmNewEdge, "lm-new-edge", "lateral_movement", 230_000,
+    atk(Attack::LmFinScan, "lm-fin-scan", "lateral_movement", 230_000,
+        Some(BACNET_WS.ip), Some(PLC1.ip), None, 30,
+        "bacnet-ws FIN-scans 200 TCP ports of plc-1 in 10 s (nmap -sF: FIN-only probes from one source port); closed ports answer RST/ACK, the open ones (80, 502) stay silent and are probed again"),
+    atk(Attack::LmModbusDevId, "lm-modbus-devid", "lateral_movement", 350_000,
+        Some(MODBUS_RECON.ip), Some(PLC1.ip), Some(502), 10,
+        "10.20.1.88 (never seen) connects to plc-1:502 and sends Read Device Identification (FC 43 / MEI 14) to unit ids 1, 0, 2, 3, 100, 247 and 255 (units 1, 0 and 255 answer, the others exception 0x0B), then the regular and extended object sets of unit 1"),
+    atk(Attack::UaSshBrute, "ua-ssh-bruteforce", "unauthorized_access", 470_000,
+        Some(SSH_GUESSER.ip), Some(BROKER.ip), Some(22), 60,
+        "10.20.3.96 opens 40 short TCP sessions to broker:22 in 60 s: banner exchange (libssh client, OpenSSH server), KEXINIT both ways, then FIN"),
+    atk(Attack::UaRogueDhcp, "ua-rogue-dhcp", "unauthorized_access", 620_000,
+        Some(ROGUE_DHCP.ip), Some(SENSOR5.ip), Some(68), 10,
+        "sensor-05 resets (watchdog, no DISCONNECT) and sends DHCPDISCOVER; 10.20.1.66, which never served DHCP, answers first with an OFFER naming itself router and DNS server, and ACKs the REQUEST; the router's OFFER is ignored; sensor-05 reconnects to the broker"),
+    atk(Attack::C2BeaconNewName, "c2-beacon-new-name", "command_and_control", 740_000,
+        Some(BACNET_WS.ip), Some(site::BEACON_IP), Some(443), 720,
+        "bacnet-ws resolves api.weather-sync-cdn.net (never seen) through the router and opens a TLS connection to 198.51.100.77:443 (ClientHello with that SNI, a few hundred bytes each way) at once and then every 60 s +-20 %, 13 connections, re-resolving the name when its 300 s TTL runs out"),
+    atk(Attack::LmNullScan, "lm-null-scan", "lateral_movement", 1_900_000,
+        Some(BACNET_WS.ip), Some(PLC1.ip), None, 30,
+        "bacnet-ws NULL-scans 200 TCP ports of plc-1 in 10 s (no flag set); closed ports answer RST/ACK, the open ones stay silent and are probed again"),
+    atk(Attack::ExfilDnsTunnel, "exfil-dns-tunnel", "data_exfiltration", 2_020_000,
+        Some(GATEWAY.ip), Some(ROUTER.ip), Some(53), 60,
+        "the gateway tunnels data through DNS for 60 s: 2 to 5 queries a second (TXT, CNAME and NULL) for names of 2 or 3 random base32 / hex labels of 40 to 63 characters under x.tunnel-example.net, sent to the router, which answers with TXT / CNAME / NULL data (TTL 0) or NXDOMAIN"),
+    atk(Attack::LmBacnetSweep, "lm-bacnet-sweep", "lateral_movement", 2_170_000,
+        Some(BACNET_RECON.ip), Some(BACNET_CTL.ip), Some(47808), 30,
+        "10.20.1.89 (never seen) broadcasts Who-Is, bacnet-ctl answers I-Am, then 10.20.1.89 reads the device object's properties and sweeps ReadProperty present-value over 128 analog-input, analog-value, binary-input and binary-output instances in 5 s; unknown objects answer Error unknown-object"),
+    atk(Attack::UaMqttBrute, "ua-mqtt-bruteforce", "unauthorized_access", 13_180_000,
+        Some(MQTT_BRUTER.ip), Some(BROKER.ip), Some(1883), 60,
+        "10.20.3.97 (never seen) sends 30 MQTT 5.0 CONNECTs as user sensors with a different password each, one new TCP connection every 2 s; each is refused with CONNACK reason 0x86 (bad user name or password)"),
+    atk(Attack::LmXmasScan, "lm-xmas-scan", "lateral_movement", 13_330_000,
+        Some(BACNET_WS.ip), Some(PLC1.ip), None, 30,
+        "bacnet-ws XMAS-scans 200 TCP ports of plc-1 in 10 s (FIN+PSH+URG); closed ports answer RST/ACK, the open ones stay silent and are probed again"),
+    atk(Attack::DosDhcpStarvation, "dos-dhcp-starvation", "denial_of_service", 13_450_000,
+        None, Some(ROUTER.ip), Some(67), 30,
+        "DHCP starvation: a host on the site LAN sends 300 DHCPDISCOVERs in 60 s from 0.0.0.0, each from a random client hardware address (Ethernet source likewise); the router OFFERs 10.20.2.100-199 to a third of them until its pool is gone"),
+    atk(Attack::C2BeaconKnownHost, "c2-beacon-known-host", "command_and_control", 13_600_000,
+        Some(HMI.ip), Some(site::CLOUD_IP), Some(443), 540,
+        "the hmi, which never talked to it, beacons to the gateway's cloud host 52.1.2.3:443: a small TLS connection (SNI iot.example-cloud.com, a few hundred bytes each way) every 45 s +-20 %, 12 connections"),
+    atk(Attack::LmAckScan, "lm-ack-scan", "lateral_movement", 14_290_000,
+        Some(BACNET_WS.ip), Some(PLC1.ip), None, 30,
+        "bacnet-ws ACK-scans 200 TCP ports of plc-1 in 10 s (bare ACKs with random acknowledgement numbers); every port answers RST"),
+    atk(Attack::UaArpSpoof, "ua-arp-spoof", "unauthorized_access", 14_410_000,
+        Some(ARP_SPOOFER.ip), Some(ROUTER.ip), None, 10,
+        "10.20.1.87 resolves the gateway and the router, then every 2 s for 30 s sends unsolicited ARP replies telling the gateway that 10.20.0.1 is at its own MAC 9c:5c:8e:31:01:57, and the router that 10.20.0.3 is"),
+    atk(Attack::LmModbusUnitSweep, "lm-modbus-unit-sweep", "lateral_movement", 14_530_000,
+        Some(MODBUS_RECON.ip), Some(PLC2.ip), Some(502), 30,
+        "10.20.1.88 connects to plc-2:502 and sweeps unit ids 1 to 60 with FC 3 (read one holding register), 80 ms apart; unit 1 answers, the others exception 0x0B"),
+    atk(Attack::LmUdpScan, "lm-udp-scan", "lateral_movement", 14_650_000,
+        Some(BACNET_WS.ip), Some(PLC1.ip), None, 30,
+        "bacnet-ws UDP-scans 200 ports of plc-1 in 10 s (empty datagrams); closed ports answer ICMP port unreachable (type 3 code 3) quoting the probe's IP and UDP headers, 161 stays silent and is probed again"),
+    atk(Attack::LmOpcuaBrowse, "lm-opcua-browse", "lateral_movement", 14_770_000,
+        Some(OPCUA_BROWSER.ip), Some(OPCUA_SRV.ip), Some(4840), 30,
+        "10.20.1.92 (never seen) opens a new OPC UA session on opcua-srv (user operator, accepted) and sends 180 BrowseRequests in 4.5 s, walking the address space"),
+    atk(Attack::LmNewEdge, "lm-new-edge", "lateral_movement", SHIFT + 230_000,
         Some(SENSOR2.ip), Some(PLC1.ip), Some(502), 10,
         "sensor-02 opens TCP to plc-1:502 (never seen before) and reads holding registers (FC 3)"),
-    atk(Attack::IcsModbusWrite, "ics-modbus-write", "ics_control", 320_000,
+    atk(Attack::IcsModbusWrite, "ics-modbus-write", "ics_control", SHIFT + 320_000,
         Some(HMI.ip), Some(PLC2.ip), Some(502), 10,
         "hmi writes FC 6 (write single register) to plc-2 register 4000, never written during learning"),
-    atk(Attack::LmScan, "lm-port-scan", "lateral_movement", 410_000,
+    atk(Attack::LmScan, "lm-port-scan", "lateral_movement", SHIFT + 410_000,
         Some(SENSOR3_NEW.ip), None, None, 30,
         "sensor-03 (now 10.20.2.23) SYN-scans 10.20.0.1-10.20.0.60 on ports 22, 80, 502, 1883 in 10 s"),
-    atk(Attack::DosSynFlood, "dos-syn-flood", "denial_of_service", 500_000,
+    atk(Attack::DosSynFlood, "dos-syn-flood", "denial_of_service", SHIFT + 500_000,
         None, Some(BROKER.ip), Some(1883), 30,
         "SYN flood to broker:1883: 20000 SYNs in 10 s from 5000 spoofed sources (10.128/9, 172.16/12, public), some answered by SYN/ACK"),
-    atk(Attack::UaMqttAuth, "ua-mqtt-auth", "unauthorized_access", 590_000,
+    atk(Attack::UaMqttAuth, "ua-mqtt-auth", "unauthorized_access", SHIFT + 590_000,
         Some(MQTT_GUESSER.ip), Some(BROKER.ip), Some(1883), 30,
         "10.20.3.98 tries 10 MQTT CONNECTs with user name admin, each refused with CONNACK return code 5 (not authorized)"),
-    atk(Attack::IcsBacnetReinit, "ics-bacnet-reinit", "ics_control", 680_000,
+    atk(Attack::IcsBacnetReinit, "ics-bacnet-reinit", "ics_control", SHIFT + 680_000,
         Some(BACNET_WS.ip), Some(BACNET_CTL.ip), Some(47808), 10,
         "bacnet-ws sends ReinitializeDevice (confirmed service 20, warmstart) to bacnet-ctl, which acknowledges"),
-    atk(Attack::DosUdpFlood, "dos-udp-flood", "denial_of_service", 770_000,
+    atk(Attack::DosUdpFlood, "dos-udp-flood", "denial_of_service", SHIFT + 770_000,
         Some(UDP_FLOODER.ip), Some(BACNET_CTL.ip), Some(47808), 30,
         "UDP flood from 10.20.1.77 to bacnet-ctl:47808: 20000 junk datagrams in 5 s"),
-    atk(Attack::IcsOpcuaWrite, "ics-opcua-write", "ics_control", 860_000,
+    atk(Attack::IcsOpcuaWrite, "ics-opcua-write", "ics_control", SHIFT + 860_000,
         Some(GATEWAY.ip), Some(OPCUA_SRV.ip), Some(4840), 10,
         "gateway sends an OPC UA WriteRequest (type 673) to opcua-srv on its session (it only ever read)"),
-    atk(Attack::Exfil, "exfil-upload", "data_exfiltration", 950_000,
+    atk(Attack::Exfil, "exfil-upload", "data_exfiltration", SHIFT + 950_000,
         Some(GATEWAY.ip), Some(site::CLOUD_IP), Some(443), 60,
         "gateway uploads 40 MiB to 52.1.2.3:443 within 60 s (the learned nightly upload is 400 kB)"),
-    atk(Attack::C2, "c2-first-contact", "command_and_control", 1_067_000,
+    atk(Attack::C2, "c2-first-contact", "command_and_control", SHIFT + 1_067_000,
         Some(PLC1.ip), Some(site::C2_IP), Some(8080), 30,
         "plc-1 opens TCP to external 203.0.113.66:8080 (first contact ever) and exchanges two small HTTP requests"),
-    atk(Attack::AvailBacnet, "avail-bacnet-silent", "availability", 1_157_000,
+    atk(Attack::AvailBacnet, "avail-bacnet-silent", "availability", SHIFT + 1_157_000,
         Some(BACNET_WS.ip), Some(BACNET_CTL.ip), Some(47808), 600,
         "bacnet-ctl falls silent to the end: no ComplexACK to bacnet-ws's ReadProperty, no I-Am to Who-Is (src is the peer left unanswered)"),
-    atk(Attack::LmIcmpSweep, "lm-icmp-sweep", "lateral_movement", 1_250_000,
+    atk(Attack::LmIcmpSweep, "lm-icmp-sweep", "lateral_movement", SHIFT + 1_250_000,
         Some(SENSOR1.ip), None, None, 30,
         "sensor-01 pings 10.20.1.1-10.20.1.254 in 5 s; hmi and bacnet-ws answer"),
-    atk(Attack::UaAmqp, "ua-amqp-refused", "unauthorized_access", 1_340_000,
+    atk(Attack::UaAmqp, "ua-amqp-refused", "unauthorized_access", SHIFT + 1_340_000,
         Some(AMQP_INTRUDER.ip), Some(RABBIT.ip), Some(5672), 10,
         "10.20.1.90 logs in to rabbit:5672 and gets connection.close 403 ACCESS_REFUSED"),
-    atk(Attack::DosMqttStorm, "dos-mqtt-connect-storm", "denial_of_service", 1_430_000,
+    atk(Attack::DosMqttStorm, "dos-mqtt-connect-storm", "denial_of_service", SHIFT + 1_430_000,
         Some(MQTT_STORMER.ip), Some(BROKER.ip), Some(1883), 30,
         "MQTT CONNECT storm from 10.20.3.99 (never seen): 300 CONNECTs in 10 s, each on a new TCP connection, CONNACK 0"),
-    atk(Attack::UaOpcua, "ua-opcua-identity", "unauthorized_access", 1_520_000,
+    atk(Attack::UaOpcua, "ua-opcua-identity", "unauthorized_access", SHIFT + 1_520_000,
         Some(OPCUA_INTRUDER.ip), Some(OPCUA_SRV.ip), Some(4840), 10,
         "10.20.1.91 opens an OPC UA session on opcua-srv; ActivateSession (user admin) is answered with service result 0x80210000 BadIdentityTokenRejected"),
-    atk(Attack::PaMalformed, "pa-malformed-modbus", "protocol_anomaly", 1_610_000,
+    atk(Attack::PaMalformed, "pa-malformed-modbus", "protocol_anomaly", SHIFT + 1_610_000,
         Some(HMI.ip), Some(PLC1.ip), Some(502), 10,
         "10.20.1.5 opens a new connection to plc-1:502 and sends a burst of malformed Modbus ADUs (bad protocol ids, length fields that do not match); plc-1 resets it"),
-    atk(Attack::AvailPlc2, "avail-plc-2", "availability", 1_700_000,
+    atk(Attack::AvailPlc2, "avail-plc-2", "availability", SHIFT + 1_700_000,
         Some(HMI.ip), Some(PLC2.ip), Some(502), 30,
         "plc-2's Modbus service stops: the HMI's connection is reset and its reconnect SYNs every 2 s get RST/ACK to the end of the capture (src is the HMI left unanswered)"),
 ];
@@ -239,24 +345,26 @@ fn benign_spec(kind: Benign) -> &'static BenignSpec {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ev {
-    HmiConnect(usize),
+    /// The site powers up (the first instant of base.pcap).
+    Startup,
     ModbusPoll(usize),
     ModbusWrite,
     WhoIs,
     BacnetRead,
-    SensorBoot(usize),
     Publish(usize),
     SensorPing(usize),
-    GwMqttConnect,
     GwPing,
-    OpcConnect,
     OpcRead,
-    AmqpConnect,
     AmqpPublish,
     AmqpHeartbeat,
     Dns,
     TlsHeartbeat,
     NightlyUpload,
+    /// NTP poll of the gateway (0) or plc-1 (1) to the router.
+    Ntp(usize),
+    /// ARP refresh: the gateway's unicast probe of the router (0), the router's broadcast
+    /// request for the gateway (1).
+    Arp(usize),
     Benign(Benign),
     Attack(Attack),
 }
@@ -274,16 +382,9 @@ fn schedule(with_attacks: bool) -> Vec<(u64, Ev)> {
     let b = site::base_at(0);
     let end = site::TEST_END;
     let mut v = vec![
-        (b + 100 * MS, Ev::HmiConnect(0)),
-        (b + 130 * MS, Ev::HmiConnect(1)),
-        (b + 200 * MS, Ev::GwMqttConnect),
-        (b + 400 * MS, Ev::OpcConnect),
-        (b + 600 * MS, Ev::AmqpConnect),
+        (b, Ev::Startup),
         (site::base_at(1800) + 250 * MS, Ev::NightlyUpload),
     ];
-    for i in 0..4 {
-        v.push((b + 500 * MS + i as u64 * 600 * MS, Ev::SensorBoot(i)));
-    }
     periodic(&mut v, &mut r, b + S, S, end, Ev::ModbusPoll(0));
     periodic(&mut v, &mut r, b + 1_500 * MS, S, end, Ev::ModbusPoll(1));
     periodic(
@@ -294,7 +395,8 @@ fn schedule(with_attacks: bool) -> Vec<(u64, Ev)> {
         end,
         Ev::ModbusWrite,
     );
-    periodic(&mut v, &mut r, b + 300 * MS, 60 * S, end, Ev::WhoIs);
+    // The first Who-Is is part of the start-up.
+    periodic(&mut v, &mut r, b + 60_300 * MS, 60 * S, end, Ev::WhoIs);
     periodic(&mut v, &mut r, b + 2_200 * MS, 5 * S, end, Ev::BacnetRead);
     for i in 0..5 {
         let i64_ = i as u64;
@@ -326,7 +428,7 @@ fn schedule(with_attacks: bool) -> Vec<(u64, Ev)> {
         end,
         Ev::AmqpHeartbeat,
     );
-    periodic(&mut v, &mut r, b + S, 600 * S, end, Ev::Dns);
+    periodic(&mut v, &mut r, b + 601 * S, 600 * S, end, Ev::Dns);
     periodic(
         &mut v,
         &mut r,
@@ -335,6 +437,11 @@ fn schedule(with_attacks: bool) -> Vec<(u64, Ev)> {
         end,
         Ev::TlsHeartbeat,
     );
+    // NTP after the start-up's iburst: chrony on the gateway at poll 7, plc-1 every 60 s.
+    periodic(&mut v, &mut r, b + 72_400 * MS, 128 * S, end, Ev::Ntp(0));
+    periodic(&mut v, &mut r, b + 60_900 * MS, 60 * S, end, Ev::Ntp(1));
+    periodic(&mut v, &mut r, b + 95_000 * MS, 300 * S, end, Ev::Arp(0));
+    periodic(&mut v, &mut r, b + 241_000 * MS, 300 * S, end, Ev::Arp(1));
     for s in BENIGN {
         v.push((site::test_at_ms(s.at_ms), Ev::Benign(s.kind)));
     }
@@ -416,6 +523,8 @@ pub struct Sim {
     dns_id: u16,
     new_topic_pending: bool,
     pool: Vec<u8>,
+    /// The site is without power in `[from, to)`: periodic events do nothing.
+    down: (u64, u64),
 }
 
 /// TCP receive window a host announces (by its stack).
@@ -529,7 +638,16 @@ impl Sim {
             dns_id: 0x3a10,
             new_topic_pending: false,
             pool,
+            down: (0, 0),
         };
+        sim.out.holes = BENIGN
+            .iter()
+            .filter(|b| b.kind == Benign::CaptureGap)
+            .map(|b| {
+                let t = site::test_at_ms(b.at_ms);
+                (t, t + b.quiet_secs() * S)
+            })
+            .collect();
         for (t, ev) in schedule(with_attacks) {
             sim.dispatch(t, ev)?;
         }
@@ -538,25 +656,26 @@ impl Sim {
     }
 
     fn dispatch(&mut self, t: u64, ev: Ev) -> io::Result<()> {
+        if t >= self.down.0 && t < self.down.1 && !matches!(ev, Ev::Benign(_) | Ev::Attack(_)) {
+            return Ok(());
+        }
         match ev {
-            Ev::HmiConnect(p) => self.hmi_connect(p, t),
+            Ev::Startup => self.startup(t),
             Ev::ModbusPoll(p) => self.modbus_poll(p, t),
             Ev::ModbusWrite => self.modbus_write(t),
             Ev::WhoIs => self.who_is(t),
             Ev::BacnetRead => self.bacnet_read(t),
-            Ev::SensorBoot(i) => self.sensor_join(i, t, None).map(|_| ()),
             Ev::Publish(i) => self.publish(i, t),
             Ev::SensorPing(i) => self.sensor_ping(i, t),
-            Ev::GwMqttConnect => self.gw_connect(t),
             Ev::GwPing => self.gw_ping(t),
-            Ev::OpcConnect => self.opc_connect(t),
             Ev::OpcRead => self.opc_read(t),
-            Ev::AmqpConnect => self.amqp_connect(t),
             Ev::AmqpPublish => self.amqp_publish(t),
             Ev::AmqpHeartbeat => self.amqp_heartbeat(t),
             Ev::Dns => self.dns(t),
             Ev::TlsHeartbeat => self.tls_heartbeat(t),
             Ev::NightlyUpload => self.upload(t, 400_000, 600 * US, false).map(|_| ()),
+            Ev::Ntp(i) => self.ntp(i, t, 7 - i as u8),
+            Ev::Arp(i) => self.arp_refresh(i, t),
             Ev::Benign(b) => {
                 self.out.label = benign_spec(b).id;
                 let r = self.benign(b, t);
@@ -797,10 +916,29 @@ impl Sim {
     // ------------------------------------------------------------ DHCP + MQTT sensors
 
     /// DHCP DORA for sensor `i` at its current host binding (DISCOVER asking for `requested`),
-    /// then a new MQTT session. Returns the time of the CONNACK.
+    /// ARP (probe of the address, announcement, the broker resolved), then a new MQTT session.
+    /// Returns the time of the CONNACK.
     fn sensor_join(&mut self, i: usize, t: u64, requested: Option<[u8; 4]>) -> io::Result<u64> {
+        self.sensor_join_via(i, t, requested, None)
+    }
+
+    /// [`Sim::sensor_join`]; with `rogue`, that host's DHCP server answers first (with itself
+    /// as router and DNS server) and the sensor takes its lease; the router's OFFER comes too
+    /// late. An attack: it draws from the attack stream.
+    fn sensor_join_via(
+        &mut self,
+        i: usize,
+        t: u64,
+        requested: Option<[u8; 4]>,
+        rogue: Option<&Host>,
+    ) -> io::Result<u64> {
         let h = self.sensors[i].host;
-        let xid = self.rng.next_u32();
+        let attack = rogue.is_some();
+        let xid = if attack {
+            self.arng.next_u32()
+        } else {
+            self.rng.next_u32()
+        };
         let client = dhcp::Client {
             mac: h.mac,
             hostname: h.name,
@@ -819,28 +957,82 @@ impl Sim {
         let server = ep(&ROUTER, 67);
         let to_client = ep(&h, 68);
         self.udp(t, &unbound, &all, &dhcp::discover(xid, &client, requested))?;
-        self.udp(
-            t + 2_300 * US,
-            &server,
-            &to_client,
-            &dhcp::offer(xid, h.mac, &lease),
+        if let Some(r) = rogue {
+            let bad = dhcp::Lease {
+                server: r.ip,
+                router: r.ip,
+                dns: r.ip,
+                lease_secs: 3_600,
+                ..lease
+            };
+            let rs = ep(r, 67);
+            self.udp(
+                t + 1_100 * US,
+                &rs,
+                &to_client,
+                &dhcp::offer(xid, h.mac, &bad),
+            )?;
+            self.udp(
+                t + 2_300 * US,
+                &server,
+                &to_client,
+                &dhcp::offer(xid, h.mac, &lease),
+            )?;
+            self.udp(
+                t + 5_100 * US,
+                &unbound,
+                &all,
+                &dhcp::request(xid, 0, &client, h.ip, r.ip),
+            )?;
+            self.udp(
+                t + 6_200 * US,
+                &rs,
+                &to_client,
+                &dhcp::ack(xid, h.mac, &bad),
+            )?;
+        } else {
+            self.udp(
+                t + 2_300 * US,
+                &server,
+                &to_client,
+                &dhcp::offer(xid, h.mac, &lease),
+            )?;
+            self.udp(
+                t + 5_100 * US,
+                &unbound,
+                &all,
+                &dhcp::request(xid, 0, &client, h.ip, ROUTER.ip),
+            )?;
+            self.udp(
+                t + 7_000 * US,
+                &server,
+                &to_client,
+                &dhcp::ack(xid, h.mac, &lease),
+            )?;
+        }
+        // lwIP: an ARP probe of the address (RFC 5227), the announcement once bound, then
+        // the broker resolved.
+        self.arp(
+            t + 7_400 * US,
+            h.mac,
+            BROADCAST_MAC,
+            Arp::request(h.mac, [0; 4], h.ip),
         )?;
-        self.udp(
-            t + 5_100 * US,
-            &unbound,
-            &all,
-            &dhcp::request(xid, 0, &client, h.ip, ROUTER.ip),
+        self.arp(
+            t + 520 * MS,
+            h.mac,
+            BROADCAST_MAC,
+            Arp::request(h.mac, h.ip, h.ip),
         )?;
-        self.udp(
-            t + 7_000 * US,
-            &server,
-            &to_client,
-            &dhcp::ack(xid, h.mac, &lease),
-        )?;
-
         let t1 = t + 850 * MS;
+        self.resolve(t1 - 1_200 * US, &h, &BROKER, 300 * US)?;
         let port = self.eph(h.ip);
-        let mut c = new_tcp(&mut self.rng, ep(&h, port), ep(&BROKER, 1883));
+        let rng = if attack {
+            &mut self.arng
+        } else {
+            &mut self.rng
+        };
+        let mut c = new_tcp(rng, ep(&h, port), ep(&BROKER, 1883));
         let t2 = handshake(&mut c, &mut self.out, t1, 600 * US, 60 * US)?;
         let connect = mqtt::connect_with_auth(
             mqtt::Version::V311,
@@ -1321,6 +1513,9 @@ impl Sim {
             }
             Benign::RebootPlc2 => self.reboot_plc2(t),
             Benign::BiggerUpload => self.upload(t, 500_000, 600 * US, false).map(|_| ()),
+            Benign::SiteRestart => self.power_loss(t, RESTART_OFF_SECS * S),
+            // The collector drops what happens meanwhile (`Collector::holes`).
+            Benign::CaptureGap => Ok(()),
         }
     }
 
@@ -1489,6 +1684,33 @@ impl Sim {
                 self.plc2_dead = true;
                 Ok(())
             }
+            Attack::LmFinScan => self.stealth_scan(t, flood::Stealth::Fin),
+            Attack::LmNullScan => self.stealth_scan(t, flood::Stealth::Null),
+            Attack::LmXmasScan => self.stealth_scan(t, flood::Stealth::Xmas),
+            Attack::LmAckScan => self.stealth_scan(t, flood::Stealth::Ack),
+            Attack::LmUdpScan => self.stealth_scan(t, flood::Stealth::Udp),
+            Attack::LmModbusDevId => self.modbus_devid(t),
+            Attack::LmModbusUnitSweep => self.modbus_unit_sweep(t),
+            Attack::UaSshBrute => self.ssh_bruteforce(t),
+            Attack::UaRogueDhcp => self.rogue_dhcp(t),
+            Attack::C2BeaconNewName => self.beacon(
+                t,
+                &BACNET_WS,
+                site::BEACON_IP,
+                site::BEACON_NAME,
+                true,
+                60 * S,
+                13,
+            ),
+            Attack::C2BeaconKnownHost => {
+                self.beacon(t, &HMI, site::CLOUD_IP, site::CLOUD_NAME, false, 45 * S, 12)
+            }
+            Attack::ExfilDnsTunnel => self.dns_tunnel(t),
+            Attack::LmBacnetSweep => self.bacnet_sweep(t),
+            Attack::UaMqttBrute => self.mqtt_bruteforce(t),
+            Attack::DosDhcpStarvation => self.dhcp_starvation(t),
+            Attack::UaArpSpoof => self.arp_spoof(t),
+            Attack::LmOpcuaBrowse => self.opcua_browse(t),
         }
     }
 

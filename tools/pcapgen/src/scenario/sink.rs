@@ -32,6 +32,9 @@ pub struct Collector {
     to: u64,
     /// Episode the packets written now belong to.
     pub label: Option<&'static str>,
+    /// Capture gaps: packets whose time falls in one of these `[from, to)` ranges happen on the
+    /// wire but the sensor does not see them; they are dropped.
+    pub holes: Vec<(u64, u64)>,
     pub spans: BTreeMap<&'static str, Span>,
 }
 
@@ -43,6 +46,7 @@ impl Collector {
             from,
             to,
             label: None,
+            holes: Vec::new(),
             spans: BTreeMap::new(),
         }
     }
@@ -80,7 +84,7 @@ impl PacketSink for Collector {
     fn write_packet(&mut self, ts: Timestamp, frame: &[u8]) -> io::Result<()> {
         // The file keeps microseconds: times are truncated here so that truth.json matches.
         let t = ts.0 / 1_000 * 1_000;
-        if t < self.from || t >= self.to {
+        if t < self.from || t >= self.to || self.holes.iter().any(|&(a, b)| t >= a && t < b) {
             return Ok(());
         }
         if let Some(l) = self.label {

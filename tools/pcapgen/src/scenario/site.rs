@@ -10,8 +10,14 @@ pub const T0_SECS: u64 = 1_795_132_800;
 pub const BASE_SECS: u64 = 3600;
 /// Pause between the end of the learning capture and the start of the test captures.
 pub const GAP_SECS: u64 = 60;
-/// Length of `benign.pcap` and `attacks.pcap`.
-pub const TEST_SECS: u64 = 1800;
+/// The attacks first written for a 30-minute test capture start this much later than they
+/// did: the newer attacks and benign surprises (a site restart, a capture gap of hours) come
+/// first.
+pub const SHIFT_SECS: u64 = 14_650;
+/// Length of `benign.pcap` and `attacks.pcap` (wall clock, the capture gap included).
+pub const TEST_SECS: u64 = 1800 + SHIFT_SECS;
+/// How long the sensor sees nothing in the capture gap.
+pub const CAPTURE_GAP_SECS: u64 = 3 * 3600;
 
 pub const NS: u64 = 1;
 pub const US: u64 = 1_000 * NS;
@@ -158,6 +164,13 @@ pub const SENSOR5: Host = host(
 pub const CLOUD_NAME: &str = "iot.example-cloud.com";
 pub const CLOUD_IP: [u8; 4] = [52, 1, 2, 3];
 pub const C2_IP: [u8; 4] = [203, 0, 113, 66];
+/// The never-seen name the beaconing workstation resolves, and its address.
+pub const BEACON_NAME: &str = "api.weather-sync-cdn.net";
+pub const BEACON_IP: [u8; 4] = [198, 51, 100, 77];
+/// The registered domain the DNS tunnel runs under.
+pub const TUNNEL_DOMAIN: &str = "x.tunnel-example.net";
+/// What the router's DHCP server hands out to unknown clients (DHCP starvation).
+pub const DHCP_POOL: ([u8; 4], u8) = ([10, 20, 2, 100], 100);
 
 // Attackers (seen only in attacks.pcap).
 pub const MQTT_GUESSER: Host = host(
@@ -186,6 +199,48 @@ pub const OPCUA_INTRUDER: Host = host(
     [0x00, 0x1b, 0x21, 0x93, 0x01, 0x5b],
 );
 
+/// A Raspberry Pi someone plugged in: answers DHCP as a rogue server.
+pub const ROGUE_DHCP: Host = host(
+    "rogue-pi",
+    [10, 20, 1, 66],
+    [0xdc, 0xa6, 0x32, 0x5b, 0x01, 0x42],
+);
+pub const ARP_SPOOFER: Host = host(
+    "arp-spoofer",
+    [10, 20, 1, 87],
+    [0x9c, 0x5c, 0x8e, 0x31, 0x01, 0x57],
+);
+/// A Lenovo laptop running Modbus reconnaissance.
+pub const MODBUS_RECON: Host = host(
+    "modbus-recon",
+    [10, 20, 1, 88],
+    [0x54, 0xee, 0x75, 0x6a, 0x01, 0x58],
+);
+/// An HP laptop running BACnet discovery.
+pub const BACNET_RECON: Host = host(
+    "bacnet-recon",
+    [10, 20, 1, 89],
+    [0x3c, 0x52, 0x82, 0x19, 0x01, 0x59],
+);
+/// A Dell laptop with an OPC UA browser.
+pub const OPCUA_BROWSER: Host = host(
+    "opcua-browser",
+    [10, 20, 1, 92],
+    [0x18, 0x66, 0xda, 0x0e, 0x01, 0x5c],
+);
+/// A VirtualBox VM guessing SSH passwords.
+pub const SSH_GUESSER: Host = host(
+    "ssh-guesser",
+    [10, 20, 3, 96],
+    [0x08, 0x00, 0x27, 0x6e, 0x03, 0x60],
+);
+/// A Raspberry Pi guessing MQTT passwords.
+pub const MQTT_BRUTER: Host = host(
+    "mqtt-bruter",
+    [10, 20, 3, 97],
+    [0xe4, 0x5f, 0x01, 0x2c, 0x03, 0x61],
+);
+
 /// Every host with a fixed address, for MAC look-ups (the newest binding of an address wins).
 pub const HOSTS: &[Host] = &[
     ROUTER,
@@ -210,6 +265,13 @@ pub const HOSTS: &[Host] = &[
     UDP_FLOODER,
     AMQP_INTRUDER,
     OPCUA_INTRUDER,
+    ROGUE_DHCP,
+    ARP_SPOOFER,
+    MODBUS_RECON,
+    BACNET_RECON,
+    OPCUA_BROWSER,
+    SSH_GUESSER,
+    MQTT_BRUTER,
 ];
 
 /// The MAC of a site host, if the address is one.
