@@ -219,6 +219,10 @@ pub struct Edge {
     /// Folded into another edge when their devices were merged (kept so indices stay valid).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub folded: bool,
+    /// Learned by address: seen while learning before both ends were devices, so its
+    /// operations were not recorded then and are taken as learned when first seen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_address: bool,
     /// Bytes to the server per window, and to the client.
     pub base: [Sketch; 2],
     #[serde(skip)]
@@ -360,6 +364,7 @@ impl Graph {
             alerted: false,
             ops_dropped: 0,
             folded: false,
+            by_address: false,
             base: Default::default(),
             win: (0, [0; 2]),
         });

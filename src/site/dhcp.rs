@@ -57,7 +57,13 @@ impl<S: AlertSink> Site<S> {
         };
         let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
         let client = self.party(s.src, Some(s.sport), None);
-        let server = self.party(s.dst, Some(s.dport), self.inv.at_ip(s.dst));
+        // Broadcast to whoever serves the segment: the server learned, when there is one.
+        let to = match s.dst {
+            IpAddr::V4(v) if v.is_broadcast() => self.dhcpw.servers.iter().min().copied(),
+            _ => None,
+        }
+        .unwrap_or(s.dst);
+        let server = self.party(to, Some(s.dport), self.inv.at_ip(to));
         if n > 0 {
             self.emit(
                 Metric::DhcpRequestsPerClient,

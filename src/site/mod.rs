@@ -41,6 +41,22 @@ const F_NEWEXT: u32 = 32;
 const F_ACKPROBE: u32 = 64;
 /// A short session to a login port was counted.
 const F_LOGIN: u32 = 128;
+/// The flow was picked up mid-stream (its first packet was no SYN).
+const F_MIDSTREAM: u32 = 256;
+
+/// Dissector events that only say the sensor missed a flow's start (a capture resumed, the
+/// sensor restarted): on a flow picked up mid-stream they are no device's doing.
+fn missing_context(name: &str) -> bool {
+    matches!(
+        name,
+        "mqtt.missing_connect"
+            | "modbus.response_without_request"
+            | "modbus.gap"
+            | "mqtt.gap"
+            | "amqp.gap"
+            | "opcua.gap"
+    )
+}
 
 /// Windows a device needs before its own baseline is trusted (else its profile's).
 const MIN_WINDOWS: u64 = 3;
@@ -153,6 +169,8 @@ pub struct Learned {
     pub arp: Vec<(std::net::Ipv4Addr, [u8; 6])>,
     #[serde(default)]
     pub whois: Vec<IpAddr>,
+    #[serde(default)]
+    pub addr_ops: Vec<u64>,
 }
 
 pub const LEARNED_FORMAT: u32 = 1;
@@ -184,6 +202,8 @@ pub struct Site<S: AlertSink> {
     learned_addr_edges: FastSet<(IpAddr, IpAddr, u8, u16)>,
     learned_ext_addr: FastSet<(IpAddr, IpAddr)>,
     learned_whois: FastSet<IpAddr>,
+    /// Operations seen while learning on flows with no edge yet, by address and code.
+    learned_addr_ops: FastSet<u64>,
 }
 
 fn idx(n: u32) -> Option<DevIdx> {
@@ -324,6 +344,7 @@ impl<S: AlertSink> Site<S> {
             learned_addr_edges: FastSet::default(),
             learned_ext_addr: FastSet::default(),
             learned_whois: FastSet::default(),
+            learned_addr_ops: FastSet::default(),
             cfg,
         }
     }
@@ -397,6 +418,7 @@ impl<S: AlertSink> Site<S> {
         self.dhcpw.servers = l.dhcp_servers.into_iter().collect();
         self.arpw.learned = l.arp.into_iter().collect();
         self.learned_whois = l.whois.into_iter().collect();
+        self.learned_addr_ops = l.addr_ops.into_iter().collect();
         if l.learning_done {
             self.protect();
         }
@@ -427,6 +449,7 @@ impl<S: AlertSink> Site<S> {
             dhcp_servers: self.dhcpw.servers.iter().copied().collect(),
             arp: self.arpw.learned.iter().copied().collect(),
             whois: self.learned_whois.iter().copied().collect(),
+            addr_ops: self.learned_addr_ops.iter().copied().collect(),
         }
     }
 
@@ -1047,6 +1070,7 @@ impl<S: AlertSink> Site<S> {
             self.stats.addr_edges_matched += 1;
             if let Some(edge) = self.graph.get_mut(e) {
                 edge.learned = true;
+                edge.by_address = true;
             }
             return;
         }
@@ -1200,15 +1224,35 @@ impl<S: AlertSink> Site<S> {
         sv: Option<DevIdx>,
         pdu: &Pdu<'_>,
     ) -> Option<(bool, bool)> {
+        let addr_op = op_code(pdu).map(|code| {
+            let proto = if pdu.proto() == Proto::Bacnet { 17 } else { 6 };
+            stable_hash(&[
+                &ip_bytes(ctx.client.0),
+                &ip_bytes(ctx.server.0),
+                &[proto],
+                &ctx.server.1.to_be_bytes(),
+                &code.to_be_bytes(),
+            ])
+        });
         let Some(e) = idx(ctx.note.edge) else {
+            // No edge yet (an end is no device yet): while learning, the operation is
+            // remembered by address, so the edge made later knows it.
+            if let (true, Some(h)) = (self.learning, addr_op) {
+                if self.learned_addr_ops.len() < MAX_ADDR_EDGES {
+                    self.learned_addr_ops.insert(h);
+                } else {
+                    self.stats.addr_edges_dropped += 1;
+                }
+            }
             return None;
         };
-        let learning = self.learning;
+        let learning = self.learning || addr_op.is_some_and(|h| self.learned_addr_ops.contains(&h));
         let ts = ctx.ts_ns;
         let Some(edge) = self.graph.get_mut(e) else {
             return None;
         };
         let edge_learned = edge.learned;
+        let learning = learning || edge.by_address;
         edge.app = edge.app.or(Some(pdu.proto()));
         let r = match pdu {
             Pdu::Modbus(m) => {
@@ -1319,6 +1363,21 @@ impl<S: AlertSink> Site<S> {
             }
         }
         ret
+    }
+}
+
+/// The code an operation has on its edge (as `pdu_ops` files it), for requests.
+fn op_code(pdu: &Pdu<'_>) -> Option<u32> {
+    match pdu {
+        Pdu::Modbus(m) if m.kind == edgetap_dissectors::modbus::Kind::Request => {
+            Some((u32::from(m.unit_id) << 16) | u32::from(m.function_code))
+        }
+        Pdu::Bacnet(b) => match (b.apdu_type, b.service) {
+            (Some(t), Some(sv)) if t <= 1 => Some((u32::from(t) << 8) | u32::from(sv)),
+            _ => None,
+        },
+        Pdu::Opcua(o) => o.service_type_id,
+        _ => None,
     }
 }
 
@@ -1479,6 +1538,9 @@ impl<S: AlertSink> Output for Site<S> {
         }
         let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
         if let Some(f) = s.tcp {
+            if fl.new && !f.syn {
+                note.flags |= F_MIDSTREAM;
+            }
             if fl.packets[0] + fl.packets[1] <= 2 || f.fin || f.rst || !f.ack {
                 self.tcp_probe(s, &fl, note, f);
             }
@@ -1631,7 +1693,12 @@ impl<S: AlertSink> Output for Site<S> {
                 }
             }
             if !self.learning {
-                let (el, ol) = learned.unwrap_or((false, false));
+                // No edge (an end is no device yet): learned by address, or not at all.
+                let (el, ol) = learned.unwrap_or_else(|| {
+                    let proto = if pdu.proto() == Proto::Bacnet { 17 } else { 6 };
+                    let l = self.addr_edge_learned(ctx.client, ctx.server, proto);
+                    (l, l)
+                });
                 self.recon(ctx, a, t, el, ol, pdu);
             }
             if let Pdu::Mqtt(m) = pdu {
@@ -1655,6 +1722,9 @@ impl<S: AlertSink> Output for Site<S> {
 
     fn event(&mut self, ctx: &Ctx, _dir: Direction, event: Event) {
         if !self.engine.wants(Metric::DissectorEvent) {
+            return;
+        }
+        if ctx.note.flags & F_MIDSTREAM != 0 && missing_context(event.name) {
             return;
         }
         let c = self
