@@ -61,6 +61,8 @@ pub struct RunConfig {
     pub known: Vec<PathBuf>,
     /// Baseline window, e.g. `5m`.
     pub window: Option<String>,
+    /// A capture that delivers nothing for this long is a capture gap, e.g. `60s`.
+    pub gap_limit: Option<String>,
     pub max_flows: Option<usize>,
     pub max_devices: Option<usize>,
     /// Stop after this long (tests).
@@ -101,6 +103,7 @@ impl RunConfig {
             retention_age,
             retention_bytes,
             window,
+            gap_limit,
             max_flows,
             max_devices,
             duration
@@ -346,6 +349,8 @@ fn publish(
         "devices": site.inv.live().count(),
         "edges": site.graph.edges.iter().filter(|e| !e.folded).count(),
         "engine": site.engine.stats,
+        "sensor": site.sensor.health(wall_ns()),
+        "watch": site.watch_stats(),
     });
     Snapshot {
         mode: if site.learning {
@@ -360,6 +365,13 @@ fn publish(
         stats,
         packet_time_ns: last_ts,
     }
+}
+
+/// Wall time in ns since the epoch (live packet time is wall time).
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Run the appliance until SIGTERM/SIGINT (or `duration`).
@@ -385,6 +397,11 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         Some(w) => crate::detect::rules::parse_duration(w)
             .ok_or_else(|| anyhow::anyhow!("window `{w}`: expected a duration such as 5m"))?,
         None => 300_000_000_000,
+    };
+    let gap_limit_ns = match &cfg.gap_limit {
+        Some(w) => crate::detect::rules::parse_duration(w)
+            .ok_or_else(|| anyhow::anyhow!("gap_limit `{w}`: expected a duration such as 60s"))?,
+        None => 60_000_000_000,
     };
     let opts = StoreOptions {
         max_age: dur(&cfg.retention_age, "retention_age")?,
@@ -464,6 +481,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
             site: site_nets,
             window_ns,
             max_devices: cfg.max_devices.unwrap_or(10_000),
+            gap_limit_ns,
             ..SiteConfig::default()
         },
         rules,
@@ -583,6 +601,8 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         dropped: Arc::clone(&dropped),
         store_bytes: Arc::clone(&store_bytes),
         iface_stats: Arc::clone(&cap.shared_stats),
+        drops_seen: 0,
+        drops_checked_ts: 0,
     });
     let res = {
         let pr = std::cell::RefCell::new(&mut p);
@@ -664,6 +684,10 @@ struct Housekeeper {
     dropped: Arc<AtomicU64>,
     store_bytes: Arc<AtomicU64>,
     iface_stats: Arc<std::sync::Mutex<Vec<crate::capture::live::IfaceStats>>>,
+    /// Kernel and interface drops already reported as capture gaps, and the packet time of
+    /// the last check.
+    drops_seen: u64,
+    drops_checked_ts: u64,
 }
 
 impl Housekeeper {
@@ -708,6 +732,26 @@ impl Housekeeper {
                 .lock()
                 .map(|g| g.clone())
                 .unwrap_or_default();
+            // Packets the kernel or the interface dropped are a stretch the sensor did not
+            // fully see: one capture gap per check that found new drops.
+            let drops: u64 = ifs
+                .iter()
+                .map(|s| s.kernel_dropped + s.interface_dropped)
+                .sum();
+            if drops > self.drops_seen && self.last_ts != 0 {
+                let cause = format!(
+                    "the kernel or the interface dropped {} packets",
+                    drops - self.drops_seen
+                );
+                let start = if self.drops_checked_ts == 0 {
+                    self.last_ts
+                } else {
+                    self.drops_checked_ts
+                };
+                p.out.capture_gap(start, self.last_ts.max(start), &cause);
+            }
+            self.drops_seen = self.drops_seen.max(drops);
+            self.drops_checked_ts = self.last_ts;
             let snap = publish(
                 &p.out,
                 &p.stats(),

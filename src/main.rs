@@ -79,6 +79,10 @@ enum Command {
         /// Baseline window, e.g. 5m.
         #[arg(long, default_value = "5m")]
         window: String,
+        /// Packet time may jump forward this much before the sensor records a capture gap
+        /// (one availability alert; silence clocks and windows restart), e.g. 60s.
+        #[arg(long, default_value = "60s")]
+        gap_limit: String,
         /// Most flows tracked at once.
         #[arg(long, default_value_t = 262_144)]
         max_flows: usize,
@@ -148,6 +152,9 @@ enum Command {
         /// Baseline window (default 5m).
         #[arg(long)]
         window: Option<String>,
+        /// A capture that delivers nothing for this long is a capture gap (default 60s).
+        #[arg(long)]
+        gap_limit: Option<String>,
         /// Capture only packets arriving on the interfaces (bridge ports: each frame once).
         #[arg(long)]
         inbound_only: bool,
@@ -251,30 +258,40 @@ fn main() -> ExitCode {
             known,
             site_nets,
             window,
+            gap_limit,
             max_flows,
             max_devices,
             inventory,
             graph,
             pcaps,
-        } => match edgetap::detect::rules::parse_duration(&window) {
-            None => Err(anyhow::anyhow!(
+        } => match (
+            edgetap::detect::rules::parse_duration(&window),
+            edgetap::detect::rules::parse_duration(&gap_limit),
+        ) {
+            (None, _) => Err(anyhow::anyhow!(
                 "--window {window}: expected a duration such as 5m"
             )),
-            Some(window_ns) => edgetap::replay::replay(&edgetap::replay::ReplayOpts {
-                learn,
-                pcaps,
-                state,
-                rules,
-                alerts,
-                known,
-                site_nets,
-                window_ns,
-                max_flows,
-                max_devices,
-                inventory,
-                graph,
-            })
-            .map(|_| ()),
+            (_, None) => Err(anyhow::anyhow!(
+                "--gap-limit {gap_limit}: expected a duration such as 60s"
+            )),
+            (Some(window_ns), Some(gap_limit_ns)) => {
+                edgetap::replay::replay(&edgetap::replay::ReplayOpts {
+                    learn,
+                    pcaps,
+                    state,
+                    rules,
+                    alerts,
+                    known,
+                    site_nets,
+                    window_ns,
+                    gap_limit_ns,
+                    max_flows,
+                    max_devices,
+                    inventory,
+                    graph,
+                })
+                .map(|_| ())
+            }
         },
         Command::Run {
             config,
@@ -292,6 +309,7 @@ fn main() -> ExitCode {
             retention_bytes,
             known,
             window,
+            gap_limit,
             inbound_only,
             snaplen,
             buffer_size,
@@ -316,6 +334,7 @@ fn main() -> ExitCode {
                 retention_bytes,
                 known,
                 window,
+                gap_limit,
                 inbound_only: inbound_only.then_some(true),
                 snaplen,
                 buffer_size,

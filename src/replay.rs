@@ -90,6 +90,8 @@ pub struct ReplayOpts {
     pub known: Vec<PathBuf>,
     pub site_nets: Vec<String>,
     pub window_ns: u64,
+    /// Packet time may jump forward this much before a capture gap is recorded.
+    pub gap_limit_ns: u64,
     pub max_flows: usize,
     pub max_devices: usize,
     /// Write the inventory (JSON) here at the end.
@@ -185,6 +187,7 @@ pub fn site_config(opts: &ReplayOpts) -> anyhow::Result<SiteConfig> {
         site,
         window_ns: opts.window_ns,
         max_devices: opts.max_devices,
+        gap_limit_ns: opts.gap_limit_ns,
         ..SiteConfig::default()
     })
 }

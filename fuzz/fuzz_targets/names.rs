@@ -1,5 +1,5 @@
 //! The whole input as one UDP payload to every name parser (`edgetap_dissectors::names`):
-//! DHCP, DNS/mDNS answers and query name, NetBIOS-NS; its first six bytes as a MAC to
+//! DHCP, DNS/mDNS answers, query name and question, NetBIOS-NS; its first six bytes as a MAC to
 //! `oui::vendor`. Checks the bounds the parsers promise.
 #![no_main]
 use edgetap_dissectors::{names, oui};
@@ -23,6 +23,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut buf = [0u8; 256];
     if let Some(name) = names::dns_query_name(data, &mut buf) {
         assert!(!name.is_empty() && name.len() <= 253);
+    }
+    let mut qbuf = [0u8; 256];
+    if let Some(q) = names::dns_question(data, &mut qbuf) {
+        assert!(q.name.len() <= 254);
     }
     names::netbios_names(data, &mut |n| assert!(n.name.len() <= 15));
     if let Some(mac) = data.get(..6).and_then(|m| <[u8; 6]>::try_from(m).ok()) {

@@ -474,6 +474,11 @@ async fn healthz(
             "status": if up { "ok" } else { "not_capturing" },
             "mode": mode_name(&s),
             "capturing": s.capturing,
+            "sensor": {
+                "blind_now": s.stats.pointer("/sensor/blind_now").cloned().unwrap_or(json!(false)),
+                "gaps": s.stats.pointer("/sensor/gaps").cloned().unwrap_or(json!(0)),
+                "last_gap": s.stats.pointer("/sensor/recent_gaps/0").cloned().unwrap_or(Value::Null),
+            },
         })),
     )
         .into_response())

@@ -69,6 +69,36 @@ pub fn metrics(s: &Snapshot, store_bytes: Option<u64>) -> String {
     let _ = writeln!(o, "edgetap_bytes_total {}", num(st.get("bytes")));
     family(
         &mut o,
+        "edgetap_capture_gaps_total",
+        "counter",
+        "Stretches of time the sensor did not see (packet time jumps, lost packets).",
+    );
+    let _ = writeln!(
+        o,
+        "edgetap_capture_gaps_total {}",
+        num(st.pointer("/sensor/gaps"))
+    );
+    family(
+        &mut o,
+        "edgetap_capture_gap_seconds_total",
+        "counter",
+        "Seconds of packet time inside capture gaps.",
+    );
+    let _ = writeln!(
+        o,
+        "edgetap_capture_gap_seconds_total {}",
+        num(st.pointer("/sensor/gap_secs"))
+    );
+    family(
+        &mut o,
+        "edgetap_sensor_blind",
+        "gauge",
+        "1 while the live capture has delivered nothing for longer than the gap limit.",
+    );
+    let blind = st.pointer("/sensor/blind_now").and_then(|v| v.as_bool()) == Some(true);
+    let _ = writeln!(o, "edgetap_sensor_blind {}", u8::from(blind));
+    family(
+        &mut o,
         "edgetap_drops_total",
         "counter",
         "Packets or state lost, by kind (kernel, interface, own queues and caps).",

@@ -63,6 +63,21 @@ impl Sensor {
     pub fn idle(&self, now: u64) -> bool {
         self.last_ts != 0 && now.saturating_sub(self.last_ts) > self.gap_limit_ns
     }
+
+    /// The sensor's health for the API: counters, the recent gaps, and whether it is blind
+    /// now (`now`: wall time in ns, 0 when replaying).
+    pub fn health(&self, now: u64) -> serde_json::Value {
+        let recent: Vec<&Gap> = self.gaps.iter().rev().take(10).collect();
+        serde_json::json!({
+            "gap_limit_secs": self.gap_limit_ns as f64 / 1e9,
+            "gaps": self.stats.gaps,
+            "gap_secs": self.stats.gap_secs,
+            "time_reversals": self.stats.time_reversals,
+            "blind_now": now != 0 && self.idle(now),
+            "last_packet_ns": self.last_ts,
+            "recent_gaps": recent,
+        })
+    }
 }
 
 impl<S: AlertSink> Site<S> {
