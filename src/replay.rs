@@ -335,6 +335,13 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         cats.join(" "),
         serde_json::to_string(&site.engine.stats).unwrap_or_default(),
     );
+    eprintln!(
+        "edgetap replay: sensor {}; watchers {}; site {}",
+        serde_json::json!({"gaps": site.sensor.stats.gaps, "gap_secs": site.sensor.stats.gap_secs,
+            "time_reversals": site.sensor.stats.time_reversals}),
+        serde_json::to_string(&site.watch_stats()).unwrap_or_default(),
+        serde_json::to_string(&site.stats).unwrap_or_default(),
+    );
     Ok(site.sink.by_category.clone())
 }
 

@@ -76,7 +76,14 @@ const DISTINCT_CAP: usize = 4096;
 struct Open {
     alert: Alert,
     deadline: u64,
+    /// The item of an itemized episode (0: none), and its subject.
+    item: u64,
+    skey: u64,
 }
+
+/// Itemized episodes open at once for one (category, subject): a million new destinations
+/// are a hundred alerts and one that counts the rest, not a million lines.
+const MAX_ITEMS_PER_SUBJECT: u32 = 100;
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct EngineStats {
@@ -91,6 +98,8 @@ pub struct EngineStats {
     pub suppressed_learned: u64,
     /// Window states not kept because the table was full.
     pub states_dropped: u64,
+    /// Window states forgotten to make room in a full table.
+    pub states_evicted: u64,
     pub states: u64,
     /// (rule, subject) peaks learned (a static threshold's "normal" for that subject).
     pub learned_peaks: u64,
@@ -98,6 +107,8 @@ pub struct EngineStats {
     pub peaks_dropped: u64,
     /// Window states restarted after a capture gap or a jump in packet time.
     pub restarts: u64,
+    /// New items folded into their subject's episode because it had too many open.
+    pub items_folded: u64,
     pub open_episodes: u64,
 }
 
@@ -125,6 +136,8 @@ pub struct Engine {
     states: FastMap<(u32, u64), State>,
     /// Open episodes by (category, subject, item): the item is 0 but for itemized metrics.
     open: FastMap<(Category, u64, u64), Open>,
+    /// Itemized episodes open per (category, subject).
+    items: FastMap<(Category, u64), u32>,
     /// Alerts raised, newest last (bounded).
     pub recent: VecDeque<Alert>,
     pub learning: bool,
@@ -138,6 +151,7 @@ pub struct Engine {
     pub limits: EngineLimits,
     pub stats: EngineStats,
     last_sweep: u64,
+    last_room: u64,
 }
 
 /// The key of a subject: its device when it has one, else its address.
@@ -201,6 +215,33 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
+/// The state table is full (a flood of sources or destinations): forget, at most once a
+/// second of packet time, the states whose window passed without a breach, then those
+/// holding a single quiet observation (what a spoofed flood leaves), so a scan or a tunnel
+/// behind the flood still gets a state.
+fn make_room(
+    states: &mut FastMap<(u32, u64), State>,
+    rules: &[Rule],
+    cap: usize,
+    last_room: &mut u64,
+    stats: &mut EngineStats,
+    now: u64,
+) {
+    if *last_room != 0 && now.saturating_sub(*last_room) < 1_000_000_000 {
+        return;
+    }
+    *last_room = now;
+    let before = states.len();
+    states.retain(|(ri, _), st| {
+        let w = rules.get(*ri as usize).map_or(0, |r| r.window_ns);
+        st.breached || now.saturating_sub(st.last_ns) <= w
+    });
+    if states.len() * 10 >= cap * 9 {
+        states.retain(|_, st| st.breached || st.value > 1.0 || st.prev > 1.0);
+    }
+    stats.states_evicted += (before - states.len()) as u64;
+}
+
 impl Engine {
     pub fn new(rules: Vec<Rule>, limits: EngineLimits) -> Engine {
         let mut e = Engine {
@@ -208,6 +249,7 @@ impl Engine {
             by_metric: Vec::new(),
             states: FastMap::default(),
             open: FastMap::default(),
+            items: FastMap::default(),
             recent: VecDeque::new(),
             learning: false,
             learned: FastSet::default(),
@@ -216,6 +258,7 @@ impl Engine {
             limits,
             stats: EngineStats::default(),
             last_sweep: 0,
+            last_room: 0,
         };
         e.set_rules(rules);
         e
@@ -308,8 +351,18 @@ impl Engine {
             };
             let key = (ri as u32, skey);
             if !self.states.contains_key(&key) && self.states.len() >= self.limits.states {
-                self.stats.states_dropped += 1;
-                continue;
+                make_room(
+                    &mut self.states,
+                    &self.rules,
+                    self.limits.states,
+                    &mut self.last_room,
+                    &mut self.stats,
+                    o.ts_ns,
+                );
+                if self.states.len() >= self.limits.states {
+                    self.stats.states_dropped += 1;
+                    continue;
+                }
             }
             let window = r.window_ns;
             let st = self.states.entry(key).or_insert_with(|| State {
@@ -433,7 +486,23 @@ impl Engine {
         let Some(r) = self.rules.get(ri).cloned() else {
             return;
         };
-        let skey = subject_key(&subj);
+        let mut skey = subject_key(&subj);
+        if subj.dev.is_some() {
+            // The subject became a device during its episode (a scanner answered): the
+            // episode opened under its address goes on.
+            let by_ip = subject_key(&Party { dev: None, ..subj });
+            if self.open.contains_key(&(r.category, by_ip, item)) {
+                skey = by_ip;
+            }
+        }
+        let mut item = item;
+        if item != 0
+            && !self.open.contains_key(&(r.category, skey, item))
+            && self.items.get(&(r.category, skey)).copied().unwrap_or(0) >= MAX_ITEMS_PER_SUBJECT
+        {
+            self.stats.items_folded += 1;
+            item = 0;
+        }
         if let Some(op) = self.open.get_mut(&(r.category, skey, item)) {
             let ep = &mut op.alert.episode;
             ep.datapoints += 1;
@@ -549,11 +618,30 @@ impl Engine {
         };
         self.stats.alerts += 1;
         sink.raised(&alert);
-        self.open
-            .insert((r.category, skey, item), Open { alert, deadline });
+        if item != 0 {
+            *self.items.entry((r.category, skey)).or_insert(0) += 1;
+        }
+        self.open.insert(
+            (r.category, skey, item),
+            Open {
+                alert,
+                deadline,
+                item,
+                skey,
+            },
+        );
     }
 
     fn close(&mut self, mut op: Open, now: u64, sink: &mut dyn AlertSink) {
+        if op.item != 0 {
+            let k = (op.alert.category, op.skey);
+            if let Some(n) = self.items.get_mut(&k) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.items.remove(&k);
+                }
+            }
+        }
         op.alert.episode.state = "cleared".into();
         op.alert.episode.cleared_ns = Some(now);
         self.stats.cleared += 1;
@@ -606,5 +694,144 @@ impl Engine {
         let mut v: Vec<&Alert> = self.recent.iter().chain(self.open_alerts()).collect();
         v.sort_by(|a, b| b.ts_ns.cmp(&a.ts_ns).then(a.id.cmp(&b.id)));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identify::net::SiteNets;
+
+    const RULES: &str = r#"
+[[rule]]
+sid = 1
+name = "fanout"
+category = "lateral_movement"
+severity = 1
+signature = "{src} {value}"
+metric = "fanout_hosts"
+window = "10s"
+above = 5
+
+[[rule]]
+sid = 2
+name = "first-contact"
+category = "command_and_control"
+severity = 1
+signature = "{src} -> {dst}"
+metric = "new_external_destination"
+window = "10m"
+above = 0
+"#;
+
+    fn obs(metric: Metric, ts_s: u64, elem: u64) -> Obs<'static> {
+        let p = |ip: [u8; 4]| Party {
+            ip: IpAddr::from(ip),
+            port: None,
+            dev: None,
+        };
+        Obs {
+            metric,
+            actor: Some(p([10, 0, 0, 1])),
+            target: Some(p([52, 0, 0, (elem % 250) as u8])),
+            value: Val::Add(1.0),
+            elem,
+            ts_ns: ts_s * 1_000_000_000,
+            frame: 0,
+            source: 0,
+            ip_proto: 6,
+            app: None,
+            detail: "",
+        }
+    }
+
+    fn engine() -> (Engine, Inventory) {
+        let rules = rules::parse(RULES, "t.toml").unwrap_or_default();
+        assert_eq!(rules.len(), 2);
+        (
+            Engine::new(rules, EngineLimits::default()),
+            Inventory::new(SiteNets::default(), 10),
+        )
+    }
+
+    /// `n` distinct hosts contacted within one second starting at `t`.
+    fn burst(e: &mut Engine, inv: &Inventory, sink: &mut Vec<Alert>, t: u64, n: u64) {
+        for h in 0..n {
+            e.observe(
+                &obs(Metric::FanoutHosts, t, 1000 + h),
+                inv,
+                &|_, _| None,
+                sink,
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_subject_did_while_learning_is_its_normal() {
+        let (mut e, inv) = engine();
+        let mut sink = Vec::new();
+        e.learning = true;
+        // 21 hosts in its first seconds (a SCADA master's start-up), split across windows.
+        burst(&mut e, &inv, &mut sink, 100, 12);
+        burst(&mut e, &inv, &mut sink, 110, 9);
+        assert!(sink.is_empty());
+        assert_eq!(e.stats.learned_peaks, 1);
+        e.learning = false;
+        e.restart_windows();
+        // The same start-up again, in one window: normal.
+        burst(&mut e, &inv, &mut sink, 5000, 21);
+        assert!(sink.is_empty(), "{sink:?}");
+        // Far more than it ever did: alerted.
+        burst(&mut e, &inv, &mut sink, 6000, 60);
+        assert_eq!(sink.len(), 1);
+        // A rule that opts out keeps its static threshold.
+        let (mut e, inv) = engine();
+        for r in &mut e.rules {
+            r.learned_is_normal = false;
+        }
+        e.learning = true;
+        burst(&mut e, &inv, &mut sink, 100, 21);
+        e.learning = false;
+        e.restart_windows();
+        burst(&mut e, &inv, &mut sink, 5000, 21);
+        assert_eq!(sink.len(), 2);
+    }
+
+    #[test]
+    fn each_new_item_is_its_own_alert_and_repeats_fold() {
+        let (mut e, inv) = engine();
+        let mut sink = Vec::new();
+        let none = |_: &Rule, _: Option<DevIdx>| None;
+        e.observe(
+            &obs(Metric::NewExternalDestination, 10, 1),
+            &inv,
+            &none,
+            &mut sink,
+        );
+        e.observe(
+            &obs(Metric::NewExternalDestination, 20, 2),
+            &inv,
+            &none,
+            &mut sink,
+        );
+        e.observe(
+            &obs(Metric::NewExternalDestination, 30, 1),
+            &inv,
+            &none,
+            &mut sink,
+        );
+        assert_eq!(sink.len(), 2, "{sink:?}");
+        assert_eq!(e.stats.updates, 1);
+        // A flood of new items from one subject: capped, the rest counted.
+        for i in 0..1000 {
+            e.observe(
+                &obs(Metric::NewExternalDestination, 40, 100 + i),
+                &inv,
+                &none,
+                &mut sink,
+            );
+        }
+        assert_eq!(sink.len(), MAX_ITEMS_PER_SUBJECT as usize + 1);
+        assert!(e.stats.items_folded > 800);
     }
 }

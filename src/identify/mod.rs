@@ -883,6 +883,33 @@ mod tests {
     }
 
     #[test]
+    fn only_hosts_outside_the_site_are_external() {
+        let inv = Inventory::new(SiteNets::default(), 100);
+        for x in [
+            "ff02::fb",
+            "ff02::c",
+            "ff05::2",
+            "224.0.0.251",
+            "239.255.255.250",
+            "255.255.255.255",
+            "0.0.0.0",
+            "::",
+            "127.0.0.1",
+            "::1",
+            "169.254.7.7",
+            "fe80::1",
+            "10.20.0.1",
+            "192.168.1.255",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!inv.is_external(ip(x)), "{x}");
+        }
+        for x in ["52.1.2.3", "2001:db8::1", "8.8.8.8", "::ffff:52.1.2.3"] {
+            assert!(inv.is_external(ip(x)), "{x}");
+        }
+    }
+
+    #[test]
     fn same_mac_new_ip_is_one_device() {
         let mut inv = Inventory::new(SiteNets::default(), 100);
         let m = [0x24, 0x0a, 0xc4, 1, 2, 3];

@@ -43,6 +43,9 @@ pub struct Beacons {
     tracks: FastMap<u64, Track>,
     pub dropped: u64,
     pub tracked: u64,
+    /// Packet time of the last sweep of a full table (at most one a second: a flood of new
+    /// destinations must not make every packet pay for one).
+    swept_ns: u64,
 }
 
 /// How regular a series is: (median, MAD / median, Bowley skew).
@@ -114,8 +117,11 @@ impl Beacons {
     /// periods seen, the median period in seconds and the dispersion when it is regular.
     fn event(&mut self, key: u64, ts: u64, size: u32) -> Option<(u32, f64, f64)> {
         if !self.tracks.contains_key(&key) && self.tracks.len() >= MAX_TRACKS {
-            self.tracks
-                .retain(|_, t| ts.saturating_sub(t.last_ns) < IDLE_NS && t.last_ns != 0);
+            if ts.saturating_sub(self.swept_ns) >= 1_000_000_000 {
+                self.swept_ns = ts;
+                self.tracks
+                    .retain(|_, t| ts.saturating_sub(t.last_ns) < IDLE_NS && t.last_ns != 0);
+            }
             if self.tracks.len() >= MAX_TRACKS {
                 self.dropped += 1;
                 return None;

@@ -36,6 +36,8 @@ pub struct DnsWatch {
     /// Queries not followed because the pair table was full.
     pub dropped: u64,
     pub queries: u64,
+    /// Packet time of the last sweep of a full table (at most one a second).
+    swept_ns: u64,
 }
 
 /// What one query name looks like.
@@ -150,8 +152,12 @@ impl<S: AlertSink> Site<S> {
         let w = s.ts_ns / WINDOW_NS;
         let watch = &mut self.dnsw;
         if !watch.pairs.contains_key(&key) && watch.pairs.len() >= MAX_PAIRS {
-            // Full: forget pairs idle for a window, else drop this query (counted).
-            watch.pairs.retain(|_, a| a.window + 1 >= w);
+            // Full: forget pairs idle for a window (at most once a second), else drop this
+            // query (counted).
+            if s.ts_ns.saturating_sub(watch.swept_ns) >= 1_000_000_000 {
+                watch.swept_ns = s.ts_ns;
+                watch.pairs.retain(|_, a| a.window + 1 >= w);
+            }
             if watch.pairs.len() >= MAX_PAIRS {
                 watch.dropped += 1;
                 return;

@@ -984,6 +984,7 @@ impl<S: AlertSink> Site<S> {
                             &detail,
                         );
                         o.app = fl.proto;
+                        o.elem = h64(s.dst, 0);
                         self.observe(o);
                     }
                 }
@@ -1618,7 +1619,11 @@ impl<S: AlertSink> Output for Site<S> {
                 let o = self.obs(Metric::UdpIn, Some(a), Some(t), Val::Add(1.0), at, "");
                 self.observe(o);
             }
-            if note.flags & F_EST == 0 {
+            // A UDP exchange is an edge once the server answered, or once the client kept
+            // sending (syslog, NTP broadcasts): a scan's probe, sent once or twice and answered
+            // by ICMP at most, is none.
+            let exchange = fl.packets[1] > 0 || fl.packets[0] >= 3 || self.learning;
+            if note.flags & F_EST == 0 && exchange {
                 if let (Some(c), Some(sv)) = (c, sv) {
                     note.flags |= F_EST;
                     self.establish(s, &fl, note, c, sv);
