@@ -158,6 +158,7 @@ for name in sorted(os.listdir(tmp)):
                 prev = ts
                 out += struct.pack("<HB", len(f), dt) + f
             put("decode_frames", out)
+            put("site_frames", out)
 
 for t in sorted(os.listdir(corpus)):
     print(f"{t}: {len(os.listdir(os.path.join(corpus, t)))} seeds")

@@ -270,10 +270,7 @@ fn assert_scan_found(r: &Run) {
 /// A counter from the summary's JSON after `label ` (`engine`, `watchers`, `site`).
 fn stat(r: &Run, label: &str, key: &str) -> u64 {
     let after = r.stderr.rsplit(&format!("{label} ")).next().unwrap_or("{}");
-    let json = after
-        .split(|c| c == ';' || c == '\n')
-        .next()
-        .unwrap_or("{}");
+    let json = after.split([';', '\n']).next().unwrap_or("{}");
     let v: Value = serde_json::from_str(json).unwrap_or_default();
     v[key].as_u64().unwrap_or(0)
 }
@@ -334,7 +331,7 @@ fn a_million_external_destinations() {
         .iter()
         .filter(|a| a["alert"]["category"] == "command_and_control")
         .count();
-    assert!(c2 >= 2 && c2 <= 200, "{c2} first-contact alerts");
+    assert!((2..=200).contains(&c2), "{c2} first-contact alerts");
     assert!(stat(&r, "engine", "items_folded") > 0, "{}", r.stderr);
     // The beacon tracks are capped, and the contacts beyond the table are counted.
     assert!(stat(&r, "watchers", "beacon_dropped") > 0, "{}", r.stderr);

@@ -61,7 +61,8 @@ fn health_inventory_graph_stats_metrics_openapi_page() {
     let h = s.json("/healthz");
     assert_eq!(
         h,
-        json!({"status": "ok", "mode": "protecting", "capturing": false})
+        json!({"status": "ok", "mode": "protecting", "capturing": false,
+               "sensor": {"blind_now": false, "gaps": 0, "last_gap": null}})
     );
 
     // The inventory.

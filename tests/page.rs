@@ -443,6 +443,17 @@ impl Driver {
             .map(str::to_string)
     }
 
+    /// An attribute, or `Err` when the element went stale (the page re-rendered the table
+    /// between finding it and reading it: the caller looks again).
+    fn attr_fresh(&self, el: &str, name: &str) -> Result<Option<String>, String> {
+        let path = format!("/session/{}/element/{el}/attribute/{name}", self.session);
+        match self.call("GET", &path, None) {
+            Ok(v) => Ok(v.as_str().map(str::to_string)),
+            Err(e) if e.contains("stale element") => Err(e),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     fn click(&self, el: &str) {
         self.cmd(
             "POST",
@@ -517,7 +528,9 @@ fn acknowledge_button_and_filters_work_in_chromium() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let cells = d.find("#alerts td.cat");
-        let titles: Vec<String> = cells.iter().filter_map(|c| d.attr(c, "title")).collect();
+        let titles: Result<Vec<Option<String>>, String> =
+            cells.iter().map(|c| d.attr_fresh(c, "title")).collect();
+        let titles: Vec<String> = titles.unwrap_or_default().into_iter().flatten().collect();
         if titles.len() == n && titles.iter().all(|t| *t == cat) {
             break;
         }

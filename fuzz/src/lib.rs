@@ -226,3 +226,40 @@ pub fn capture_file(data: &[u8]) {
 }
 
 pub mod segments;
+
+/// `site_frames`: the `decode_frames` input format through the whole product: the site model
+/// with the shipped rules (every baseline-free watcher: sensor gaps, scans, DNS, DHCP, ARP,
+/// beacons, reconnaissance), learning over the first half of the frames, then protecting.
+pub fn site_frames(data: &[u8]) {
+    use edgetap::detect::alert::Alert;
+    use edgetap::site::{Site, SiteConfig};
+    let Some((&sel, mut rest)) = data.split_first() else { return };
+    let link = LINKS[usize::from(sel) % LINKS.len()];
+    let rules = edgetap::replay::default_rules().unwrap_or_default();
+    let site = Site::new(SiteConfig::default(), rules, Vec::<Alert>::new());
+    let mut p = Pipeline::new(site, small_limits());
+    let mut ts: u64 = 1_700_000_000_000_000_000;
+    let mut frame = 0;
+    let half = data.len() / 2;
+    while rest.len() >= 3 {
+        if rest.len() <= half && p.out.learning {
+            p.out.protect();
+            p.out.new_timeline();
+        }
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
+        // Time steps of 0..12.7 s forward; 255 jumps back an hour (a new capture's time).
+        ts = match rest[2] {
+            255 => ts.saturating_sub(3_600_000_000_000),
+            s => ts + u64::from(s) * 50_000_000,
+        };
+        rest = &rest[3..];
+        let n = len.min(rest.len());
+        let (bytes, tail) = rest.split_at(n);
+        rest = tail;
+        frame += 1;
+        let orig_len = u32::try_from(len.max(n)).unwrap_or(u32::MAX);
+        p.packet(&Packet { source: 0, frame, ts_ns: ts, link, data: bytes, orig_len });
+    }
+    p.finish();
+    std::hint::black_box(p.out.sink.len());
+}

@@ -1249,9 +1249,7 @@ impl<S: AlertSink> Site<S> {
         };
         let learning = self.learning || addr_op.is_some_and(|h| self.learned_addr_ops.contains(&h));
         let ts = ctx.ts_ns;
-        let Some(edge) = self.graph.get_mut(e) else {
-            return None;
-        };
+        let edge = self.graph.get_mut(e)?;
         let edge_learned = edge.learned;
         let learning = learning || edge.by_address;
         edge.app = edge.app.or(Some(pdu.proto()));
@@ -1310,9 +1308,7 @@ impl<S: AlertSink> Site<S> {
                 .map(|l| (l, false, Detail::None))
             }
             Pdu::Opcua(o) => {
-                let Some(id) = o.service_type_id else {
-                    return None;
-                };
+                let id = o.service_type_id?;
                 let name = o.service.unwrap_or("service");
                 if !name.ends_with("Request") {
                     return None;
@@ -1324,7 +1320,7 @@ impl<S: AlertSink> Site<S> {
                 .map(|l| (l, ctl, Detail::Opcua(name)))
             }
             Pdu::Amqp(a) => {
-                let Some(method) = a.method else { return None };
+                let method = a.method?;
                 let code = (u32::from(a.class_id.unwrap_or(0)) << 16)
                     | u32::from(a.method_id.unwrap_or(0))
                     | u32::from(a.performative.is_some()) << 31;
