@@ -28,6 +28,8 @@ const IDLE_NS: u64 = 3_600_000_000_000;
 const MAX_DISPERSION: f64 = 0.2;
 const MAX_SIZE_DISPERSION: f64 = 0.35;
 const MAX_SKEW: f64 = 0.5;
+/// Shorter periods are a tool's loop (a brute force, a poller), not a check-in.
+const MIN_PERIOD_MS: f64 = 5000.0;
 
 #[derive(Clone)]
 struct Track {
@@ -86,7 +88,7 @@ fn score(t: &Track) -> Option<(u32, f64, f64)> {
     }
     let mut iv: Vec<u32> = t.intervals.get(..n)?.to_vec();
     let (med, disp, skew) = spread(&mut iv)?;
-    if med < 1000.0 || disp > MAX_DISPERSION || skew.abs() > MAX_SKEW {
+    if med < MIN_PERIOD_MS || disp > MAX_DISPERSION || skew.abs() > MAX_SKEW {
         return None;
     }
     let mut sz: Vec<u32> = t
