@@ -235,7 +235,9 @@ pub fn site_frames(data: &[u8]) {
     use edgetap::site::{Site, SiteConfig};
     let Some((&sel, mut rest)) = data.split_first() else { return };
     let link = LINKS[usize::from(sel) % LINKS.len()];
-    let rules = edgetap::replay::default_rules().unwrap_or_default();
+    // The shipped rules, parsed once (parsing is not what is fuzzed here).
+    static RULES: std::sync::OnceLock<Vec<edgetap::detect::rules::Rule>> = std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| edgetap::replay::default_rules().unwrap_or_default()).clone();
     let site = Site::new(SiteConfig::default(), rules, Vec::<Alert>::new());
     let mut p = Pipeline::new(site, small_limits());
     let mut ts: u64 = 1_700_000_000_000_000_000;
