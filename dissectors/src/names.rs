@@ -212,7 +212,18 @@ const CLASS_IN: u16 = 1;
 /// following compression pointers. `None` when the name is cut short, too long, loops, uses
 /// a reserved label type, or is not UTF-8. Label bytes are copied as they are (a label may
 /// hold a `.`; mDNS instance names often hold spaces).
-fn read_name<'b>(msg: &[u8], mut at: usize, buf: &'b mut [u8; 256]) -> Option<&'b str> {
+fn read_name<'b>(msg: &[u8], at: usize, buf: &'b mut [u8; 256]) -> Option<&'b str> {
+    let mut n = name_bytes(msg, at, buf)?;
+    if n == 0 {
+        *buf.get_mut(0)? = b'.';
+        n = 1;
+    }
+    std::str::from_utf8(buf.get(..n)?).ok()
+}
+
+/// Decode the name at `at` into `buf` as dotted bytes (labels copied as they are), following
+/// compression pointers; its length (0 for the root). `None` as for [`read_name`].
+fn name_bytes(msg: &[u8], mut at: usize, buf: &mut [u8; 256]) -> Option<usize> {
     let mut wire = 1; // the root's zero byte
     let mut n = 0;
     let mut pointers = 0;
@@ -245,11 +256,7 @@ fn read_name<'b>(msg: &[u8], mut at: usize, buf: &'b mut [u8; 256]) -> Option<&'
             _ => return None,
         }
     }
-    if n == 0 {
-        *buf.get_mut(0)? = b'.';
-        n = 1;
-    }
-    std::str::from_utf8(buf.get(..n)?).ok()
+    Some(n)
 }
 
 /// The offset just past the name at `at` (a pointer ends it), without following pointers.
@@ -386,39 +393,7 @@ pub fn dns_question<'b>(payload: &[u8], buf: &'b mut [u8; 256]) -> Option<DnsQue
     }
     let end = skip_name(payload, DNS_HEADER)?;
     let qtype = u16_at(payload, end)?;
-    let mut at = DNS_HEADER;
-    let mut n = 0usize;
-    let mut wire = 1;
-    let mut pointers = 0;
-    loop {
-        let len = *payload.get(at)?;
-        match len & 0xC0 {
-            0x00 if len == 0 => break,
-            0x00 => {
-                let len = usize::from(len);
-                wire += 1 + len;
-                if wire > MAX_WIRE_NAME {
-                    return None;
-                }
-                let label = payload.get(at + 1..at + 1 + len)?;
-                if n > 0 {
-                    *buf.get_mut(n)? = b'.';
-                    n += 1;
-                }
-                buf.get_mut(n..n + len)?.copy_from_slice(label);
-                n += len;
-                at += 1 + len;
-            }
-            0xC0 => {
-                pointers += 1;
-                if pointers > MAX_POINTERS {
-                    return None;
-                }
-                at = usize::from(u16_at(payload, at)? & 0x3FFF);
-            }
-            _ => return None,
-        }
-    }
+    let n = name_bytes(payload, DNS_HEADER, buf)?;
     Some(DnsQuestion {
         id: u16_at(payload, 0)?,
         response: flags & 0x8000 != 0,

@@ -512,3 +512,35 @@ proptest! {
         run_all(&data);
     }
 }
+
+#[test]
+fn dns_question_reads_header_bits_type_and_raw_name() {
+    // A NULL query (iodine's) for a label that is not text, then its NXDOMAIN answer.
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    q.extend_from_slice(&[
+        4, 0xff, b'a', 0x00, b'b', 2, b't', b'1', 3, b'n', b'e', b't', 0,
+    ]);
+    q.extend_from_slice(&[0, 10, 0, 1]);
+    let mut buf = [0u8; 256];
+    let d = names::dns_question(&q, &mut buf).expect("a question");
+    assert_eq!(
+        (d.id, d.response, d.opcode, d.rcode, d.qtype),
+        (0x1234, false, 0, 0, 10)
+    );
+    assert_eq!(
+        d.name,
+        &[0xff, b'a', 0x00, b'b', b'.', b't', b'1', b'.', b'n', b'e', b't'][..]
+    );
+    let mut r = q.clone();
+    r[2] = 0x81;
+    r[3] = 0x83;
+    let mut buf = [0u8; 256];
+    let d = names::dns_question(&r, &mut buf).expect("a response");
+    assert!(d.response);
+    assert_eq!(d.rcode, 3);
+    // Cut anywhere: never a panic, and no question once the type is cut off.
+    for n in 0..q.len() {
+        let mut buf = [0u8; 256];
+        assert!(names::dns_question(&q[..n], &mut buf).is_none() || n >= q.len() - 2);
+    }
+}

@@ -1130,41 +1130,29 @@ impl<S: AlertSink> Site<S> {
         let t = self.inv.resolve(s.dst, s.macs.1, s.ts_ns, false);
         let actor = self.party(s.src, None, a);
         let target = self.party(s.dst, None, t);
-        if ty == echo_req && self.engine.wants(Metric::IcmpSweep) {
-            let mut o = self.obs(
+        if ty == echo_req {
+            let (to, from) = (h64(s.dst, 0), h64(s.src, 0));
+            self.emit(
                 Metric::IcmpSweep,
                 Some(actor),
                 Some(target),
                 Val::Add(1.0),
+                to,
                 at,
                 "",
             );
-            o.elem = stable_hash(&[&ip_bytes(s.dst)]);
-            self.observe(o);
+            let m = Metric::DistinctSourcesIn;
+            self.emit(m, Some(actor), Some(target), Val::Add(1.0), from, at, "");
         }
-        if ty == echo_req && self.engine.wants(Metric::DistinctSourcesIn) {
-            let mut o = self.obs(
-                Metric::DistinctSourcesIn,
-                Some(actor),
-                Some(target),
-                Val::Add(1.0),
-                at,
-                "",
-            );
-            o.elem = stable_hash(&[&ip_bytes(s.src)]);
-            self.observe(o);
-        }
-        if self.engine.wants(Metric::IcmpIn) {
-            let o = self.obs(
-                Metric::IcmpIn,
-                Some(actor),
-                Some(target),
-                Val::Add(1.0),
-                at,
-                "",
-            );
-            self.observe(o);
-        }
+        self.emit(
+            Metric::IcmpIn,
+            Some(actor),
+            Some(target),
+            Val::Add(1.0),
+            0,
+            at,
+            "",
+        );
         if ty == echo_req {
             self.icmp_external(s);
         }
