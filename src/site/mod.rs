@@ -1376,11 +1376,11 @@ enum Detail {
 
 impl Detail {
     /// The operation as an item: a new one is an alert of its own; the same one on other
-    /// registers folds into its episode.
+    /// registers or unit ids folds into its episode (a sweep is one alert per function).
     fn item(&self) -> u64 {
         match self {
             Detail::None => 0,
-            Detail::Modbus(fc, unit, _) => 1 << 40 | u64::from(*unit) << 8 | u64::from(*fc),
+            Detail::Modbus(fc, _, _) => 1 << 40 | u64::from(*fc),
             Detail::Bacnet(s, _) => 2 << 40 | u64::from(*s),
             Detail::Opcua(n) => 3 << 40 | stable_hash(&[n.as_bytes()]) >> 24,
         }
