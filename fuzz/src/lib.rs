@@ -161,28 +161,48 @@ pub fn small_limits() -> Limits {
 pub const LINKS: [LinkType; 5] =
     [LinkType::ETHERNET, LinkType::LINUX_SLL, LinkType::LINUX_SLL2, LinkType::RAW, LinkType::NULL];
 
+/// One frame of a `decode_frames` input.
+pub struct InputFrame<'a> {
+    /// 1-based frame number.
+    pub n: u64,
+    /// The time step byte.
+    pub dt: u8,
+    pub bytes: &'a [u8],
+    /// The length on the wire: longer than `bytes` when the input cut the frame short
+    /// (as a snap length would).
+    pub orig_len: u32,
+    /// Input bytes left before this frame's header.
+    pub left: usize,
+}
+
+/// The frames of a `decode_frames` input (after the link-type byte).
+pub fn frames(mut rest: &[u8]) -> impl Iterator<Item = InputFrame<'_>> {
+    let mut n = 0;
+    std::iter::from_fn(move || {
+        let [l0, l1, dt, tail @ ..] = rest else { return None };
+        let left = rest.len();
+        let len = usize::from(u16::from_le_bytes([*l0, *l1]));
+        let (bytes, after) = tail.split_at(len.min(tail.len()));
+        rest = after;
+        n += 1;
+        let orig_len = u32::try_from(len.max(bytes.len())).unwrap_or(u32::MAX);
+        Some(InputFrame { n, dt: *dt, bytes, orig_len, left })
+    })
+}
+
 /// `decode_frames`: byte 0 picks the link type (`LINKS[b % 5]`); then frames, each as a 3-byte
 /// header (length, little-endian u16, then a time step in units of 50 ms) and the frame bytes
 /// (fewer if the input ends). The whole pipeline runs over them, then finish().
 pub fn decode_frames(data: &[u8]) {
-    let Some((&sel, mut rest)) = data.split_first() else { return };
+    let Some((&sel, rest)) = data.split_first() else { return };
     let link = LINKS[usize::from(sel) % LINKS.len()];
     let before = edgetap_dissectors::stream::buffered_bytes();
     {
         let mut p = Pipeline::new(CountOnly, small_limits());
         let mut ts: u64 = 1_700_000_000_000_000_000;
-        let mut frame = 0;
-        while rest.len() >= 3 {
-            let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
-            ts += u64::from(rest[2]) * 50_000_000;
-            rest = &rest[3..];
-            let n = len.min(rest.len());
-            let (bytes, tail) = rest.split_at(n);
-            rest = tail;
-            frame += 1;
-            // Claim the frame was longer on the wire when the input cut it short (snaplen).
-            let orig_len = u32::try_from(len.max(n)).unwrap_or(u32::MAX);
-            p.packet(&Packet { source: 0, frame, ts_ns: ts, link, data: bytes, orig_len });
+        for f in frames(rest) {
+            ts += u64::from(f.dt) * 50_000_000;
+            p.packet(&Packet { source: 0, frame: f.n, ts_ns: ts, link, data: f.bytes, orig_len: f.orig_len });
         }
         p.finish();
         std::hint::black_box(p.stats());
@@ -233,7 +253,7 @@ pub mod segments;
 pub fn site_frames(data: &[u8]) {
     use edgetap::detect::alert::Alert;
     use edgetap::site::{Site, SiteConfig};
-    let Some((&sel, mut rest)) = data.split_first() else { return };
+    let Some((&sel, rest)) = data.split_first() else { return };
     let link = LINKS[usize::from(sel) % LINKS.len()];
     // The shipped rules, parsed once (parsing is not what is fuzzed here).
     static RULES: std::sync::OnceLock<Vec<edgetap::detect::rules::Rule>> = std::sync::OnceLock::new();
@@ -241,26 +261,18 @@ pub fn site_frames(data: &[u8]) {
     let site = Site::new(SiteConfig::default(), rules, Vec::<Alert>::new());
     let mut p = Pipeline::new(site, small_limits());
     let mut ts: u64 = 1_700_000_000_000_000_000;
-    let mut frame = 0;
-    let half = data.len() / 2;
-    while rest.len() >= 3 {
-        if rest.len() <= half && p.out.learning {
+    let half = rest.len() / 2;
+    for f in frames(rest) {
+        if f.left <= half && p.out.learning {
             p.out.protect();
             p.out.new_timeline();
         }
-        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
         // Time steps of 0..12.7 s forward; 255 jumps back an hour (a new capture's time).
-        ts = match rest[2] {
+        ts = match f.dt {
             255 => ts.saturating_sub(3_600_000_000_000),
             s => ts + u64::from(s) * 50_000_000,
         };
-        rest = &rest[3..];
-        let n = len.min(rest.len());
-        let (bytes, tail) = rest.split_at(n);
-        rest = tail;
-        frame += 1;
-        let orig_len = u32::try_from(len.max(n)).unwrap_or(u32::MAX);
-        p.packet(&Packet { source: 0, frame, ts_ns: ts, link, data: bytes, orig_len });
+        p.packet(&Packet { source: 0, frame: f.n, ts_ns: ts, link, data: f.bytes, orig_len: f.orig_len });
     }
     p.finish();
     std::hint::black_box(p.out.sink.len());

@@ -38,6 +38,7 @@ pub struct ArpWatch {
     /// host then routes external traffic through one that is no known router, it has taken
     /// the gateway's place. Usually empty, so the per-packet check costs one branch.
     pub suspects: Vec<Suspect>,
+    suspects_swept: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -71,6 +72,15 @@ impl ArpWatch {
                 self.mac_ips.insert(mac, vec![ip]);
             }
             None => self.dropped += 1,
+        }
+    }
+
+    /// `mac` owns `ip` as of `ts` (bounded: a new address beyond the cap is dropped, counted).
+    fn set_owner(&mut self, ip: Ipv4Addr, mac: [u8; 6], ts: u64) {
+        if self.owner.len() < MAX_BINDINGS || self.owner.contains_key(&ip) {
+            self.owner.insert(ip, Owner { mac, last_ns: ts });
+        } else {
+            self.dropped += 1;
         }
     }
 
@@ -130,15 +140,7 @@ impl<S: AlertSink> Site<S> {
             } else {
                 self.arpw.dropped += 1;
             }
-            if self.arpw.owner.len() < MAX_BINDINGS || self.arpw.owner.contains_key(&ip) {
-                self.arpw.owner.insert(
-                    ip,
-                    Owner {
-                        mac,
-                        last_ns: a.ts_ns,
-                    },
-                );
-            }
+            self.arpw.set_owner(ip, mac, a.ts_ns);
             return;
         }
         if !self.arpw.learned.contains(&(ip, mac)) && !self.inv.is_router_mac(mac) {
@@ -157,51 +159,22 @@ impl<S: AlertSink> Site<S> {
                 None => self.arpw.dropped += 1,
             }
         }
-        let prev = self.arpw.owner.get(&ip).copied();
-        let Some(o) = prev else {
-            if self.arpw.owner.len() < MAX_BINDINGS {
-                self.arpw.owner.insert(
-                    ip,
-                    Owner {
-                        mac,
-                        last_ns: a.ts_ns,
-                    },
-                );
-            } else {
-                self.arpw.dropped += 1;
-            }
+        let owner = self.arpw.owner.get(&ip).copied();
+        let stale = |o: &Owner| a.ts_ns.saturating_sub(o.last_ns) > OWNER_STALE_NS;
+        let Some(o) =
+            owner.filter(|o| o.mac != mac && !stale(o) && !self.arpw.learned.contains(&(ip, mac)))
+        else {
+            // A first, renewed, reassigned or learned claim: the claimant owns the address.
+            self.arpw.set_owner(ip, mac, a.ts_ns);
             return;
         };
-        if o.mac == mac {
-            if let Some(x) = self.arpw.owner.get_mut(&ip) {
-                x.last_ns = a.ts_ns;
-            }
-            return;
-        }
-        let stale = a.ts_ns.saturating_sub(o.last_ns) > OWNER_STALE_NS;
-        if stale || self.arpw.learned.contains(&(ip, mac)) {
-            self.arpw.owner.insert(
-                ip,
-                Owner {
-                    mac,
-                    last_ns: a.ts_ns,
-                },
-            );
-            return;
-        }
         // Two MACs for one address while its owner is about. The one that has an address of
         // its own besides this one is the spoofer; if only the owner has, the owner was.
         let claimant_other = self.arpw.other_ip(mac, ip);
         let owner_other = self.arpw.other_ip(o.mac, ip);
         let (spoofer_mac, spoofer_ip, victim_mac) = match (claimant_other, owner_other) {
             (None, Some(x)) => {
-                self.arpw.owner.insert(
-                    ip,
-                    Owner {
-                        mac,
-                        last_ns: a.ts_ns,
-                    },
-                );
+                self.arpw.set_owner(ip, mac, a.ts_ns);
                 (o.mac, x, mac)
             }
             (c, _) => (mac, c.unwrap_or(ip), o.mac),
@@ -248,9 +221,14 @@ impl<S: AlertSink> Site<S> {
     /// suspect MAC that no known router has is a man in the middle's victim.
     pub(super) fn next_hop_check(&mut self, s: &crate::pipeline::Seen<'_>) {
         let now = s.ts_ns;
-        self.arpw
-            .suspects
-            .retain(|x| now.saturating_sub(x.ts) <= SUSPECT_NS && x.ts <= now);
+        // Expired suspects go at most once a second (a packet pays one short scan, not a
+        // rebuild).
+        if now.saturating_sub(self.arpw.suspects_swept) >= 1_000_000_000 {
+            self.arpw.suspects_swept = now;
+            self.arpw
+                .suspects
+                .retain(|x| now.saturating_sub(x.ts) <= SUSPECT_NS && x.ts <= now);
+        }
         let Some(hop) = s.macs.1 else { return };
         let Some(i) = self.arpw.suspects.iter().position(|x| x.mac == hop) else {
             return;

@@ -889,30 +889,10 @@ impl<S: AlertSink> Site<S> {
         }
         // Observed while learning too: what a subject does then is its normal.
         let dst_h = stable_hash(&[&ip_bytes(s.dst)]);
-        if self.engine.wants(Metric::FanoutHosts) {
-            let mut o = self.obs(
-                Metric::FanoutHosts,
-                Some(actor),
-                Some(target),
-                Val::Add(1.0),
-                at,
-                "",
-            );
-            o.elem = dst_h;
-            self.observe(o);
-        }
-        if self.engine.wants(Metric::FanoutPorts) {
-            let mut o = self.obs(
-                Metric::FanoutPorts,
-                Some(actor),
-                Some(target),
-                Val::Add(1.0),
-                at,
-                "",
-            );
-            o.elem = dst_h ^ (u64::from(s.dport) << 40) ^ u64::from(s.ip_proto);
-            self.observe(o);
-        }
+        let (a, t, one) = (Some(actor), Some(target), Val::Add(1.0));
+        self.emit(Metric::FanoutHosts, a, t, one, dst_h, at, "");
+        let host_port = dst_h ^ (u64::from(s.dport) << 40) ^ u64::from(s.ip_proto);
+        self.emit(Metric::FanoutPorts, a, t, one, host_port, at, "");
         if s.ip_proto == 6 {
             // SYNs to a port the target answers on, or to a target that never answered at
             // all (a flood's victim may be down already): a scan of a live host's closed
@@ -922,29 +902,11 @@ impl<S: AlertSink> Site<S> {
                 None => true,
             };
             if open {
-                let o = self.obs(
-                    Metric::SynIn,
-                    Some(actor),
-                    Some(target),
-                    Val::Add(1.0),
-                    at,
-                    "",
-                );
-                self.observe(o);
+                self.emit(Metric::SynIn, a, t, one, 0, at, "");
             }
         }
-        if self.engine.wants(Metric::DistinctSourcesIn) {
-            let mut o = self.obs(
-                Metric::DistinctSourcesIn,
-                Some(actor),
-                Some(target),
-                Val::Add(1.0),
-                at,
-                "",
-            );
-            o.elem = stable_hash(&[&ip_bytes(s.src)]);
-            self.observe(o);
-        }
+        let src_h = stable_hash(&[&ip_bytes(s.src)]);
+        self.emit(Metric::DistinctSourcesIn, a, t, one, src_h, at, "");
         if self.learning {
             return;
         }

@@ -69,20 +69,8 @@ impl<S: AlertSink> Site<S> {
         note: &mut FlowNote,
         f: TcpFlags,
     ) {
-        let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
         if let Some(kind) = stealth_kind(f) {
-            let a = self.party(s.src, Some(s.sport), self.inv.at_ip(s.src));
-            let t = self.party(s.dst, Some(s.dport), self.inv.at_ip(s.dst));
-            let elem = h64(s.dst, s.dport);
-            self.emit(
-                Metric::StealthProbes,
-                Some(a),
-                Some(t),
-                Val::Add(1.0),
-                elem,
-                at,
-                kind,
-            );
+            self.probe(s, (s.src, s.sport), (s.dst, s.dport), kind);
             return;
         }
         let bare_ack = f.ack && !f.syn && !f.fin && !f.rst && s.payload.is_empty();
@@ -91,19 +79,26 @@ impl<S: AlertSink> Site<S> {
         } else if f.rst && note.flags & F_ACKPROBE != 0 && fl.packets == [1, 1] {
             // The reset answers the flow's only packet, a bare ACK: nothing was open.
             note.flags &= !F_ACKPROBE;
-            let a = self.party(s.dst, Some(s.dport), self.inv.at_ip(s.dst));
-            let t = self.party(s.src, Some(s.sport), self.inv.at_ip(s.src));
-            let elem = h64(s.src, s.sport);
-            self.emit(
-                Metric::StealthProbes,
-                Some(a),
-                Some(t),
-                Val::Add(1.0),
-                elem,
-                at,
-                "ACK probes refused",
-            );
+            self.probe(s, (s.dst, s.dport), (s.src, s.sport), "ACK probes refused");
         }
+    }
+
+    /// One stealth probe from `prober` to `probed` (an element of the prober's distinct
+    /// count of host/port pairs).
+    fn probe(&mut self, s: &Seen<'_>, prober: (IpAddr, u16), probed: (IpAddr, u16), kind: &str) {
+        let at = (s.ts_ns, s.frame, s.source, s.ip_proto);
+        let a = self.party(prober.0, Some(prober.1), self.inv.at_ip(prober.0));
+        let t = self.party(probed.0, Some(probed.1), self.inv.at_ip(probed.0));
+        let elem = h64(probed.0, probed.1);
+        self.emit(
+            Metric::StealthProbes,
+            Some(a),
+            Some(t),
+            Val::Add(1.0),
+            elem,
+            at,
+            kind,
+        );
     }
 
     /// ICMP port unreachable: the quoted datagram's sender probed a closed UDP port.
