@@ -9,6 +9,7 @@ pub mod capture;
 pub mod decode;
 pub mod detect;
 pub mod dispatch;
+pub mod eve;
 pub mod flow;
 pub mod identify;
 pub mod learn;

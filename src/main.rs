@@ -95,6 +95,8 @@ enum Command {
         /// Write the peer graph (JSON) to this file at the end.
         #[arg(long, value_name = "FILE")]
         graph: Option<PathBuf>,
+        #[command(flatten)]
+        eve_log: edgetap::eve::settings::EveLogSettings,
         /// Captures to protect (pcap or pcapng).
         #[arg(required = true, value_name = "PCAP")]
         pcaps: Vec<PathBuf>,
@@ -263,6 +265,7 @@ fn main() -> ExitCode {
             max_devices,
             inventory,
             graph,
+            eve_log,
             pcaps,
         } => match (
             edgetap::detect::rules::parse_duration(&window),
@@ -289,6 +292,7 @@ fn main() -> ExitCode {
                     max_devices,
                     inventory,
                     graph,
+                    eve_log,
                 })
                 .map(|_| ())
             }

@@ -77,6 +77,29 @@ pub struct SeenFlow {
     pub packets: [u64; 2],
     /// Packet time of the flow's first packet.
     pub first_ns: u64,
+    /// Bytes on the wire so far in each direction (this packet included).
+    pub bytes: [u64; 2],
+}
+
+/// Why a flow left the table (EVE's `flow.reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowEnd {
+    /// Idle past its timeout.
+    Timeout,
+    /// Evicted to make room in a full table.
+    Forced,
+    /// The input ended.
+    Shutdown,
+}
+
+impl FlowEnd {
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowEnd::Timeout => "timeout",
+            FlowEnd::Forced => "forced",
+            FlowEnd::Shutdown => "shutdown",
+        }
+    }
 }
 
 /// A consumer of the pipeline's findings.
@@ -90,9 +113,15 @@ pub trait Output {
     /// An ARP message (frames that carry no IP).
     fn arp(&mut self, _at: &ArpSeen) {}
     /// A TCP or UDP flow leaves the table.
-    fn flow_end(&mut self, _flow: &Flow<crate::dispatch::App>) {}
+    fn flow_end(&mut self, _flow: &Flow<crate::dispatch::App>, _why: FlowEnd) {}
     /// Packet time passes (called at most once per second of packet time).
     fn tick(&mut self, _now: u64) {}
+    /// Whether the consumer wants the counters at packet time `now` (asked once a second).
+    fn stats_due(&self, _now: u64) -> bool {
+        false
+    }
+    /// The counters, when [`Output::stats_due`] said so.
+    fn stats(&mut self, _now: u64, _stats: &Stats) {}
 }
 
 /// An ARP message and where it was seen.
@@ -346,7 +375,14 @@ impl<O: Output> Pipeline<O> {
             info.ts_ns,
             signal,
             |id| new_flow(id, key, info.ts_ns, client_src == src_is_a),
-            &mut |f, _| finish_flow(f, info, budget, stats, out),
+            &mut |f, idle| {
+                let why = if idle {
+                    FlowEnd::Timeout
+                } else {
+                    FlowEnd::Forced
+                };
+                finish_flow(f, info, budget, stats, out, why)
+            },
         );
         let dir = flow.direction(src_is_a);
         let had_proto = flow.app.proto().is_some();
@@ -356,7 +392,17 @@ impl<O: Output> Pipeline<O> {
             L4::Udp { payload, .. } => (payload, None),
             _ => (&[][..], None),
         };
-        touch(flow, dir, info.ts_ns, payload.len());
+        touch(flow, dir, info.ts_ns, info.wire_len);
+        if let Some(f) = tcp {
+            if let Some(b) = flow.tcp_flags.get_mut(dir.index()) {
+                *b |= u8::from(f.fin)
+                    | u8::from(f.syn) << 1
+                    | u8::from(f.rst) << 2
+                    | u8::from(f.psh) << 3
+                    | u8::from(f.ack) << 4
+                    | u8::from(f.urg) << 5;
+            }
+        }
         let seen = Seen {
             source: info.source,
             frame: info.frame,
@@ -380,6 +426,7 @@ impl<O: Output> Pipeline<O> {
                 server: flow.sender(Direction::ToClient),
                 packets: flow.packets,
                 first_ns: flow.first_ts,
+                bytes: flow.bytes,
             }),
         };
         out.seen(&seen, &mut flow.note);
@@ -468,7 +515,7 @@ impl<O: Output> Pipeline<O> {
             out,
             ..
         } = self;
-        flows.drain(&mut |f, _| finish_flow(f, &info, budget, stats, out));
+        flows.drain(&mut |f, _| finish_flow(f, &info, budget, stats, out, FlowEnd::Shutdown));
     }
 
     /// Expire idle flows at packet time `now` (called by live capture when no packet comes).
@@ -477,6 +524,10 @@ impl<O: Output> Pipeline<O> {
             return;
         }
         self.out.tick(now);
+        if self.out.stats_due(now) {
+            let s = self.stats();
+            self.out.stats(now, &s);
+        }
         let Some(info) = self.last else { return };
         let Pipeline {
             flows,
@@ -485,7 +536,9 @@ impl<O: Output> Pipeline<O> {
             out,
             ..
         } = self;
-        flows.expire(now, &mut |f, _| finish_flow(f, &info, budget, stats, out));
+        flows.expire(now, &mut |f, _| {
+            finish_flow(f, &info, budget, stats, out, FlowEnd::Timeout)
+        });
     }
 }
 
@@ -496,6 +549,7 @@ fn finish_flow<O: Output>(
     budget: &mut Budget,
     stats: &mut Stats,
     out: &mut O,
+    why: FlowEnd,
 ) {
     let ctx = ctx_for(info, &f);
     let server_port = f.server_port();
@@ -517,7 +571,7 @@ fn finish_flow<O: Output>(
             }
         }
     }
-    sink.out.flow_end(&f);
+    sink.out.flow_end(&f, why);
 }
 
 fn new_flow(id: u64, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
@@ -529,18 +583,19 @@ fn new_flow(id: u64, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
         last_ts: ts,
         packets: [0; 2],
         bytes: [0; 2],
+        tcp_flags: [0; 2],
         streams: Default::default(),
         app: App::default(),
         note: FlowNote::default(),
     }
 }
 
-fn touch(flow: &mut Flow<App>, dir: Direction, ts: u64, len: usize) {
+fn touch(flow: &mut Flow<App>, dir: Direction, ts: u64, len: u32) {
     flow.last_ts = flow.last_ts.max(ts);
     if let Some(p) = flow.packets.get_mut(dir.index()) {
         *p += 1;
     }
     if let Some(b) = flow.bytes.get_mut(dir.index()) {
-        *b += len as u64;
+        *b += u64::from(len);
     }
 }

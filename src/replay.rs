@@ -98,6 +98,8 @@ pub struct ReplayOpts {
     pub inventory: Option<PathBuf>,
     /// Write the peer graph (JSON) here at the end.
     pub graph: Option<PathBuf>,
+    /// EVE records besides alerts.
+    pub eve_log: crate::eve::settings::EveLogSettings,
 }
 
 /// Alerts as EVE lines to a writer, counted by category.
@@ -223,7 +225,11 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         error: None,
         store: store.clone(),
     };
+    let eve_cfg = opts.eve_log.config()?;
     let mut site = Site::new(cfg, rules, sink);
+    if let Some(c) = eve_cfg {
+        site.eve = Some(Box::new(crate::eve::Recorder::start(c)?));
+    }
     if let Some(s) = &store {
         if let Some(l) = load_learned(s)? {
             tracing::info!(
@@ -291,8 +297,16 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
     }
     feed(&mut test, &mut p);
     p.finish();
-    let secs = started.elapsed().as_secs_f64();
     let stats = p.stats();
+    let eve_summary = p.out.eve.take().map(|mut e| {
+        // The last counters, then everything to disk before the summary.
+        if let Some(now) = p.out.now_ns() {
+            e.stats_record(now, &stats, None);
+        }
+        e.finish();
+        e.json()
+    });
+    let secs = started.elapsed().as_secs_f64();
     let site = &mut p.out;
     site.sink.w.flush().ok();
     if let Some(e) = &site.sink.error {
@@ -342,6 +356,9 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         serde_json::to_string(&site.watch_stats()).unwrap_or_default(),
         serde_json::to_string(&site.stats).unwrap_or_default(),
     );
+    if let Some(e) = eve_summary {
+        eprintln!("edgetap replay: eve records {e}");
+    }
     Ok(site.sink.by_category.clone())
 }
 

@@ -183,9 +183,13 @@ pub struct Flow<T> {
     pub client_is_a: bool,
     pub first_ts: u64,
     pub last_ts: u64,
-    /// Packets and bytes, indexed by [`Direction::index`].
+    /// Packets and bytes on the wire (whole frames, as Suricata counts them), indexed by
+    /// [`Direction::index`].
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
+    /// TCP flags seen in each direction (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10,
+    /// URG 0x20), indexed by [`Direction::index`].
+    pub tcp_flags: [u8; 2],
     /// TCP streams, indexed by [`Direction::index`].
     pub streams: [Stream; 2],
     pub app: T,
@@ -457,6 +461,7 @@ mod tests {
             last_ts: ts,
             packets: [0; 2],
             bytes: [0; 2],
+            tcp_flags: [0; 2],
             streams: Default::default(),
             app: (),
             note: FlowNote::default(),

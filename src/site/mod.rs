@@ -21,7 +21,7 @@ use crate::flow::{Flow, FlowNote};
 use crate::identify::net::SiteNets;
 use crate::identify::{stable_hash, DevIdx, Device, Inventory, Role};
 use crate::learn::{profile_key, BMetric, DevBaseline, Edge, EdgeKey, Graph, Window, N_BMETRIC};
-use crate::pipeline::{ArpSeen, Ctx, Output, Seen, SeenFlow};
+use crate::pipeline::{ArpSeen, Ctx, FlowEnd, Output, Seen, SeenFlow};
 use edgetap_dissectors::{Direction, Event, Fact, FactKind, FactValue, Pdu, Proto, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -204,6 +204,8 @@ pub struct Site<S: AlertSink> {
     learned_whois: FastSet<IpAddr>,
     /// Operations seen while learning on flows with no edge yet, by address and code.
     learned_addr_ops: FastSet<u64>,
+    /// EVE records besides alerts (flows, transactions, anomalies, counters), when asked for.
+    pub eve: Option<Box<crate::eve::Recorder>>,
 }
 
 fn idx(n: u32) -> Option<DevIdx> {
@@ -345,6 +347,7 @@ impl<S: AlertSink> Site<S> {
             learned_ext_addr: FastSet::default(),
             learned_whois: FastSet::default(),
             learned_addr_ops: FastSet::default(),
+            eve: None,
             cfg,
         }
     }
@@ -1368,8 +1371,113 @@ impl std::fmt::Display for Detail {
     }
 }
 
+impl<S: AlertSink> Site<S> {
+    /// Packet time of the latest packet, once there was one.
+    pub fn now_ns(&self) -> Option<u64> {
+        (self.now > 0).then_some(self.now)
+    }
+
+    /// The inventory ids of a flow's devices, for EVE records.
+    fn eve_devs(inv: &Inventory, c: u32, s: u32) -> crate::eve::Devs<'_> {
+        let id = |n: u32| {
+            idx(n)
+                .map(|d| inv.canon(d))
+                .and_then(|d| inv.get(d))
+                .map(|x| x.id.as_str())
+        };
+        crate::eve::Devs {
+            client: id(c),
+            server: id(s),
+        }
+    }
+}
+
 impl<S: AlertSink> Output for Site<S> {
     fn seen(&mut self, s: &Seen<'_>, note: &mut FlowNote) {
+        self.seen_packet(s, note);
+        if let Some(e) = self.eve.as_mut() {
+            e.packet(
+                s,
+                Self::eve_devs(&self.inv, note.client_dev, note.server_dev),
+            );
+        }
+    }
+
+    fn pdu(&mut self, ctx: &Ctx, dir: Direction, pdu: &Pdu<'_>) {
+        self.pdu_seen(ctx, dir, pdu);
+        if let Some(e) = self.eve.as_mut() {
+            let n = &ctx.note;
+            e.pdu(
+                ctx,
+                dir,
+                pdu,
+                Self::eve_devs(&self.inv, n.client_dev, n.server_dev),
+            );
+        }
+    }
+
+    fn event(&mut self, ctx: &Ctx, dir: Direction, event: Event) {
+        if let Some(e) = self.eve.as_mut() {
+            let n = &ctx.note;
+            e.event(
+                ctx,
+                dir,
+                event,
+                Self::eve_devs(&self.inv, n.client_dev, n.server_dev),
+            );
+        }
+        self.event_seen(ctx, dir, event);
+    }
+
+    fn fact(&mut self, ctx: &Ctx, fact: Fact<'_>) {
+        self.fact_seen(ctx, fact);
+    }
+
+    fn arp(&mut self, a: &ArpSeen) {
+        self.arp_watch(a);
+        self.now = self.now.max(a.ts_ns);
+        if let Some(e) = self.eve.as_mut() {
+            e.arp(a.source, a.frame, a.ts_ns, &a.arp);
+        }
+    }
+
+    fn flow_end(&mut self, flow: &Flow<crate::dispatch::App>, why: FlowEnd) {
+        if let Some(e) = self.eve.as_mut() {
+            let n = &flow.note;
+            e.flow_end(
+                flow,
+                why,
+                Self::eve_devs(&self.inv, n.client_dev, n.server_dev),
+            );
+        }
+    }
+
+    fn tick(&mut self, now: u64) {
+        self.now = now;
+        let Site { engine, sink, .. } = self;
+        engine.tick(now, sink);
+        if now.saturating_sub(self.last_silence) >= 10_000_000_000 {
+            self.last_silence = now;
+            self.silence(now);
+        }
+        if let Some(e) = self.eve.as_mut() {
+            e.tick(now);
+        }
+    }
+
+    fn stats_due(&self, now: u64) -> bool {
+        self.eve.as_ref().is_some_and(|e| e.stats_due(now))
+    }
+
+    fn stats(&mut self, now: u64, stats: &crate::telemetry::Stats) {
+        if let Some(e) = self.eve.as_mut() {
+            e.stats_record(now, stats, None);
+        }
+    }
+}
+
+impl<S: AlertSink> Site<S> {
+    fn seen_packet(&mut self, s: &Seen<'_>, note: &mut FlowNote) {
         self.clock(s.ts_ns);
         self.now = s.ts_ns;
         self.stats.packets += 1;
@@ -1611,7 +1719,7 @@ impl<S: AlertSink> Output for Site<S> {
         }
     }
 
-    fn pdu(&mut self, ctx: &Ctx, dir: Direction, pdu: &Pdu<'_>) {
+    fn pdu_seen(&mut self, ctx: &Ctx, dir: Direction, pdu: &Pdu<'_>) {
         let mut c = self.canon(ctx.note.client_dev);
         let mut sv = self.canon(ctx.note.server_dev);
         if c.is_none() {
@@ -1671,7 +1779,7 @@ impl<S: AlertSink> Output for Site<S> {
         }
     }
 
-    fn event(&mut self, ctx: &Ctx, _dir: Direction, event: Event) {
+    fn event_seen(&mut self, ctx: &Ctx, _dir: Direction, event: Event) {
         if !self.engine.wants(Metric::DissectorEvent) {
             return;
         }
@@ -1699,7 +1807,7 @@ impl<S: AlertSink> Output for Site<S> {
         self.observe(o);
     }
 
-    fn fact(&mut self, ctx: &Ctx, fact: Fact<'_>) {
+    fn fact_seen(&mut self, ctx: &Ctx, fact: Fact<'_>) {
         let ip = match fact.about {
             Side::Client => ctx.client.0,
             Side::Server => ctx.server.0,
@@ -1720,22 +1828,5 @@ impl<S: AlertSink> Output for Site<S> {
             (ctx.flow_id, ctx.frame),
         );
         self.sync_dev();
-    }
-
-    fn arp(&mut self, a: &ArpSeen) {
-        self.arp_watch(a);
-        self.now = self.now.max(a.ts_ns);
-    }
-
-    fn flow_end(&mut self, _flow: &Flow<crate::dispatch::App>) {}
-
-    fn tick(&mut self, now: u64) {
-        self.now = now;
-        let Site { engine, sink, .. } = self;
-        engine.tick(now, sink);
-        if now.saturating_sub(self.last_silence) >= 10_000_000_000 {
-            self.last_silence = now;
-            self.silence(now);
-        }
     }
 }
