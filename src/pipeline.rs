@@ -321,10 +321,10 @@ impl<O: Output> Pipeline<O> {
             } => (sport, dport, 6, Transport::Tcp, flags.syn, flags.ack),
             L4::Udp { sport, dport, .. } => (sport, dport, 17, Transport::Udp, false, false),
             L4::Icmp {
+                v6,
                 icmp_type,
                 code,
                 payload,
-                ..
             } => {
                 self.stats.decode.icmp += 1;
                 let seen = Seen {
@@ -335,7 +335,7 @@ impl<O: Output> Pipeline<O> {
                     dst: d.dst,
                     sport: 0,
                     dport: 0,
-                    ip_proto: 1,
+                    ip_proto: if v6 { 58 } else { 1 },
                     macs: info.macs,
                     wire_len: info.wire_len,
                     payload,

@@ -227,7 +227,9 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
     };
     let eve_cfg = opts.eve_log.config()?;
     let mut site = Site::new(cfg, rules, sink);
-    if let Some(c) = eve_cfg {
+    if let Some(mut c) = eve_cfg {
+        // A replay may wait for the disk: every record is written.
+        c.lossless = true;
         site.eve = Some(Box::new(crate::eve::Recorder::start(c)?));
     }
     if let Some(s) = &store {

@@ -148,6 +148,9 @@ pub struct EveConfig {
     pub ifaces: Vec<String>,
     /// Batches the writer may lag behind before records are dropped.
     pub queue_batches: usize,
+    /// Wait for the writer instead of dropping when it lags: for replays, where nothing is
+    /// lost by waiting; a live capture never waits.
+    pub lossless: bool,
 }
 
 impl Default for EveConfig {
@@ -167,6 +170,7 @@ impl Default for EveConfig {
             },
             ifaces: Vec::new(),
             queue_batches: 64,
+            lossless: false,
         }
     }
 }
@@ -284,6 +288,7 @@ pub struct Recorder {
     sampled: u64,
     last_stats_ns: u64,
     started_ns: u64,
+    last_flush: std::time::Instant,
     line: Vec<u8>,
 }
 
@@ -353,6 +358,7 @@ impl Recorder {
             sampled: 0,
             last_stats_ns: 0,
             started_ns: 0,
+            last_flush: std::time::Instant::now(),
             line: Vec::with_capacity(1024),
             cfg,
         })
@@ -478,6 +484,14 @@ impl Recorder {
             records: std::mem::take(&mut b.records),
         };
         let Some(tx) = &self.tx else { return };
+        if self.cfg.lossless {
+            if let Err(e) = tx.send(batch) {
+                self.counters
+                    .records_failed
+                    .fetch_add(e.0.count(), Ordering::Relaxed);
+            }
+            return;
+        }
         match tx.try_send(batch) {
             Ok(()) => {}
             Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => {
@@ -901,10 +915,12 @@ impl Recorder {
     }
 
     /// Packet time passes (once a second): ICMP conversations idle past their timeout end;
-    /// batches older than a second go to the writer.
+    /// batches go to the writer once a second of wall time (so a quiet live capture's records
+    /// reach the disk within seconds, and a fast replay still sends full batches).
     pub fn tick(&mut self, now: u64) {
         if self.started_ns == 0 {
             self.started_ns = now;
+            self.last_stats_ns = now;
         }
         if !self.icmp.is_empty() {
             let idle: Vec<_> = self
@@ -919,14 +935,18 @@ impl Recorder {
                 }
             }
         }
-        self.flush_batches();
+        if self.last_flush.elapsed() >= std::time::Duration::from_secs(1) {
+            self.last_flush = std::time::Instant::now();
+            self.flush_batches();
+        }
     }
 
     /// Whether a `stats` record is due at packet time `now`.
     pub fn stats_due(&self, now: u64) -> bool {
         self.wants(EventType::Stats)
             && self.cfg.stats_interval_ns > 0
-            && now.saturating_sub(self.last_stats_ns) >= self.cfg.stats_interval_ns
+            && (now < self.last_stats_ns
+                || now - self.last_stats_ns >= self.cfg.stats_interval_ns)
     }
 
     /// A `stats` record.

@@ -116,6 +116,7 @@ impl EveLogSettings {
             },
             ifaces: Vec::new(),
             queue_batches: d.queue_batches,
+            lossless: false,
         }))
     }
 }
