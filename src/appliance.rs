@@ -67,6 +67,10 @@ pub struct RunConfig {
     pub max_devices: Option<usize>,
     /// Stop after this long (tests).
     pub duration: Option<String>,
+    /// EVE records besides alerts (`[eve_log]`: path, split, types, mode, sample,
+    /// flow_interval, stats_interval, rotate_size, rotate_age, max_total).
+    #[serde(default)]
+    pub eve_log: crate::eve::settings::EveLogSettings,
 }
 
 impl RunConfig {
@@ -117,6 +121,7 @@ impl RunConfig {
         if !cli.known.is_empty() {
             self.known = cli.known;
         }
+        self.eve_log = cli.eve_log.over(self.eve_log);
         self
     }
 }
@@ -351,6 +356,7 @@ fn publish(
         "engine": site.engine.stats,
         "sensor": site.sensor.health(wall_ns()),
         "watch": site.watch_stats(),
+        "eve_records": site.eve.as_ref().map(|e| e.json()),
     });
     Snapshot {
         mode: if site.learning {
@@ -398,6 +404,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("window `{w}`: expected a duration such as 5m"))?,
         None => 300_000_000_000,
     };
+    let eve_log = cfg.eve_log.config()?;
     let gap_limit_ns = match &cfg.gap_limit {
         Some(w) => crate::detect::rules::parse_duration(w)
             .ok_or_else(|| anyhow::anyhow!("gap_limit `{w}`: expected a duration such as 60s"))?,
@@ -487,6 +494,11 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         rules,
         sink,
     );
+    if let Some(mut c) = eve_log {
+        // Input i of the capture is interface i.
+        c.ifaces = cfg.interfaces.clone();
+        site.eve = Some(Box::new(crate::eve::Recorder::start(c)?));
+    }
     let mut learning_done = false;
     if let Some(l) = load_learned(&store)? {
         learning_done = l.learning_done;
@@ -630,6 +642,15 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
     tracing::info!("stopping: flushing flows and the store");
     p.finish();
     let final_stats = cap.stats();
+    let pstats = p.stats();
+    if let Some(e) = p.out.eve.as_mut() {
+        // The last counters, with the kernel's, then every record to disk.
+        let k = final_stats
+            .iter()
+            .fold((0, 0), |a, s| (a.0 + s.received, a.1 + s.kernel_dropped));
+        e.stats_record(last_ts.max(wall_ns()), &pstats, Some(k));
+        e.finish();
+    }
     let snap = publish(
         &p.out,
         &p.stats(),

@@ -178,6 +178,8 @@ enum Command {
         /// Stop after this long (e.g. 60s).
         #[arg(long)]
         duration: Option<String>,
+        #[command(flatten)]
+        eve_log: edgetap::eve::settings::EveLogSettings,
     },
     /// The HTTP API over a state directory that no other process holds.
     Serve {
@@ -321,6 +323,7 @@ fn main() -> ExitCode {
             max_flows,
             max_devices,
             duration,
+            eve_log,
         } => edgetap::appliance::run(
             config.as_deref(),
             edgetap::appliance::RunConfig {
@@ -346,6 +349,7 @@ fn main() -> ExitCode {
                 max_flows,
                 max_devices,
                 duration,
+                eve_log,
             },
         ),
         Command::Serve {

@@ -374,7 +374,7 @@ impl<O: Output> Pipeline<O> {
             key,
             info.ts_ns,
             signal,
-            |id| new_flow(id, key, info.ts_ns, client_src == src_is_a),
+            |id| new_flow(id, info.source, key, info.ts_ns, client_src == src_is_a),
             &mut |f, idle| {
                 let why = if idle {
                     FlowEnd::Timeout
@@ -574,9 +574,10 @@ fn finish_flow<O: Output>(
     sink.out.flow_end(&f, why);
 }
 
-fn new_flow(id: u64, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
+fn new_flow(id: u64, source: usize, key: FlowKey, ts: u64, client_is_a: bool) -> Flow<App> {
     Flow {
         id,
+        source,
         key,
         client_is_a,
         first_ts: ts,

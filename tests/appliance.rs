@@ -21,7 +21,7 @@ mod live;
 
 use live::{cargo_bin, require_cmd, require_root, wait_timeout, Guard, Net};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -100,6 +100,10 @@ fn start_edgetap(bin: &Path, ifaces: &[String], state: &Path, port: u16, eve: &P
     .arg(state)
     .arg("--eve")
     .arg(eve)
+    // EVE records besides alerts, a file per type, beside the alerts file.
+    .arg("--eve-log")
+    .arg(eve.with_file_name("records"))
+    .args(["--eve-split", "--eve-stats-interval", "5s"])
     .env("EDGETAP_LOG", "info")
     .stdout(Stdio::null())
     .stderr(Stdio::inherit());
@@ -581,8 +585,14 @@ fn appliance_end_to_end_on_real_interfaces() {
         v
     };
     let before_devices = devices(port);
+    let (_, metrics) = curl_text(port, "/metrics");
+    assert!(
+        metrics.contains("edgetap_eve_records_total{type=\"modbus\"}"),
+        "no EVE record counters in /metrics"
+    );
     let st = app.guard.terminate("edgetap run (SIGTERM)");
     assert!(st.success(), "edgetap exited with {st}");
+    check_records(&eve.with_file_name("records"), &ifaces);
     let mut app = start_edgetap(&edgetap, &ifaces, &state, port, &eve);
     let ids_now = |port| {
         let mut v: Vec<String> = all_alerts(port)
@@ -619,6 +629,57 @@ fn appliance_end_to_end_on_real_interfaces() {
     bacnet.terminate("bacnet device");
     plc.terminate("modbus-peer");
     drop(net);
+}
+
+fn curl_text(port: u16, path: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .unwrap_or_else(|e| panic!("curl: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or((&text, "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// The live run's EVE records: valid against Suricata's schema, each TCP/UDP record from one
+/// of the capture's interfaces, and flows, Modbus, MQTT and counters among them.
+fn check_records(dir: &Path, ifaces: &[String]) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.metadata().map(|m| m.len() > 0).unwrap_or(false))
+        .collect();
+    files.sort();
+    let repo = live::repo();
+    let out = Command::new("python3")
+        .arg(repo.join("tests/eve/validate.py"))
+        .arg(repo.join("../shared/eve-schema.json"))
+        .arg(repo.join("docs/eve/edgetap-eve.schema.json"))
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "EVE records invalid: {text}");
+    let mut by_type = std::collections::BTreeMap::<String, usize>::new();
+    for f in &files {
+        for line in std::fs::read_to_string(f).unwrap_or_default().lines() {
+            let r: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let t = r["event_type"].as_str().unwrap_or_default().to_string();
+            if r.get("flow_id").is_some() {
+                let i = r["in_iface"].as_str().unwrap_or_default();
+                assert!(ifaces.iter().any(|x| x == i), "in_iface {i:?}: {line}");
+            }
+            *by_type.entry(t).or_default() += 1;
+        }
+    }
+    for t in ["flow", "modbus", "mqtt", "stats"] {
+        assert!(
+            by_type.get(t).copied().unwrap_or(0) > 0,
+            "no {t} records: {by_type:?}"
+        );
+    }
 }
 
 /// SIGHUP reloads the config: known devices appear in the inventory, and a config naming a bad

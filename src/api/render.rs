@@ -121,6 +121,54 @@ pub fn metrics(s: &Snapshot, store_bytes: Option<u64>) -> String {
             num(Some(v))
         );
     }
+    if let Some(e) = st.get("eve_records").filter(|e| !e.is_null()) {
+        family(
+            &mut o,
+            "edgetap_eve_records_total",
+            "counter",
+            "EVE records (besides alerts) written, by event type.",
+        );
+        if let Some(m) = e.get("by_type").and_then(|v| v.as_object()) {
+            for (k, v) in m {
+                let _ = writeln!(
+                    o,
+                    "edgetap_eve_records_total{{type=\"{}\"}} {}",
+                    label(k),
+                    num(Some(v))
+                );
+            }
+        }
+        for (name, key, help) in [
+            (
+                "edgetap_eve_records_dropped_total",
+                "records_dropped",
+                "EVE records dropped because the writer fell behind.",
+            ),
+            (
+                "edgetap_eve_records_failed_total",
+                "records_failed",
+                "EVE records lost to write errors.",
+            ),
+            (
+                "edgetap_eve_bytes_total",
+                "bytes_written",
+                "Bytes of EVE records written.",
+            ),
+            (
+                "edgetap_eve_rotations_total",
+                "rotations",
+                "EVE record files rotated.",
+            ),
+            (
+                "edgetap_eve_files_deleted_total",
+                "files_deleted",
+                "Rotated EVE record files deleted to keep the total cap.",
+            ),
+        ] {
+            family(&mut o, name, "counter", help);
+            let _ = writeln!(o, "{name} {}", num(e.get(key)));
+        }
+    }
     family(&mut o, "edgetap_flows_total", "counter", "Flows followed.");
     let _ = writeln!(o, "edgetap_flows_total {}", num(st.get("flows")));
     family(

@@ -526,7 +526,23 @@ impl Recorder {
         let Some(body) = message_body(pdu) else {
             return;
         };
-        match pair_of(pdu, dir) {
+        let mut pairing = pair_of(pdu, dir);
+        if let (Pdu::Mqtt(m), Mode::Changes) = (pdu, self.cfg.mode) {
+            // A topic published to for the first time (per broker) is news; the same topic
+            // again is not.
+            if let (3, Some(t)) = (m.packet_type, &m.topic) {
+                let srv = ctx.server.0.to_string();
+                let k = crate::identify::stable_hash(&[b"mqtt-topic", srv.as_bytes(), t.0]);
+                if self.first_time(k) {
+                    pairing = match pairing {
+                        Pairing::Opens(k, _) => Pairing::Opens(k, true),
+                        Pairing::Answers(k, _) => Pairing::Answers(k, true),
+                        Pairing::Alone(_) => Pairing::Alone(true),
+                    };
+                }
+            }
+        }
+        match pairing {
             Pairing::Opens(key, changes) => {
                 let w = Waiting {
                     head_ts: ctx.ts_ns,
@@ -857,7 +873,7 @@ impl Recorder {
                 .collect();
             let base = Base {
                 flow_id: f.id,
-                source: 0,
+                source: f.source,
                 src: f.sender(Direction::ToServer),
                 dst: f.sender(Direction::ToClient),
                 ip_proto: f.key.ip_proto,
@@ -875,7 +891,7 @@ impl Recorder {
         let h = Head {
             ts_ns: f.last_ts,
             flow_id: Some(f.id),
-            source: 0,
+            source: f.source,
             src: f.sender(Direction::ToServer),
             dst: f.sender(Direction::ToClient),
             ip_proto: f.key.ip_proto,
@@ -945,8 +961,7 @@ impl Recorder {
     pub fn stats_due(&self, now: u64) -> bool {
         self.wants(EventType::Stats)
             && self.cfg.stats_interval_ns > 0
-            && (now < self.last_stats_ns
-                || now - self.last_stats_ns >= self.cfg.stats_interval_ns)
+            && (now < self.last_stats_ns || now - self.last_stats_ns >= self.cfg.stats_interval_ns)
     }
 
     /// A `stats` record.

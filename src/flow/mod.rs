@@ -178,6 +178,8 @@ pub struct FlowStats {
 #[derive(Debug)]
 pub struct Flow<T> {
     pub id: u64,
+    /// The input (capture file or interface index) of the flow's first packet.
+    pub source: usize,
     pub key: FlowKey,
     /// Whether endpoint `a` of the key is the client.
     pub client_is_a: bool,
@@ -455,6 +457,7 @@ mod tests {
     fn flow(id: u64, key: FlowKey, ts: u64) -> Flow<()> {
         Flow {
             id,
+            source: 0,
             key,
             client_is_a: true,
             first_ts: ts,
