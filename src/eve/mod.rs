@@ -11,12 +11,13 @@
 //! waits on the disk.
 
 pub mod community_id;
+pub mod json;
 pub mod records;
 pub mod settings;
 pub mod writer;
 
 use crate::decode::Arp;
-use crate::detect::alert::eve_time;
+use crate::detect::alert::EveTime;
 use crate::dispatch::App;
 use crate::flow::Flow;
 use crate::pipeline::{Ctx, FlowEnd, Seen};
@@ -232,7 +233,8 @@ struct Waiting {
     dir: Direction,
     /// The body's key in the record: the MQTT packet type, or `request` for the others.
     name: &'static str,
-    body: Value,
+    /// The message, serialised.
+    body: Vec<u8>,
     changes: bool,
     devs: (Option<String>, Option<String>),
 }
@@ -257,6 +259,8 @@ const MAX_WAITING: usize = 8192;
 const MAX_ICMP_FLOWS: usize = 16_384;
 const ICMP_IDLE_NS: u64 = 60_000_000_000;
 const MAX_SEEN_KEYS: usize = 65_536;
+/// Flows whose Community ID is kept (a flow's records share it).
+const MAX_CIDS: usize = 262_144;
 
 /// Counters of the recorder itself (the writer keeps its own in [`Counters`]).
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -289,7 +293,7 @@ pub struct Recorder {
     last_stats_ns: u64,
     started_ns: u64,
     last_flush: std::time::Instant,
-    line: Vec<u8>,
+    cids: FastMap<u64, String>,
 }
 
 impl Recorder {
@@ -359,7 +363,7 @@ impl Recorder {
             last_stats_ns: 0,
             started_ns: 0,
             last_flush: std::time::Instant::now(),
-            line: Vec::with_capacity(1024),
+            cids: FastMap::default(),
             cfg,
         })
     }
@@ -392,42 +396,78 @@ impl Recorder {
 
     /// Serialise one record into its file's batch.
     fn emit(&mut self, t: EventType, h: &Head<'_>, body: &Value, extra: Option<(&str, &Value)>) {
-        let line = &mut self.line;
-        line.clear();
-        let _ = write!(line, "{{\"timestamp\":\"{}\"", eve_time(h.ts_ns));
-        if let Some(id) = h.flow_id {
-            let _ = write!(line, ",\"flow_id\":{id}");
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        let extra = extra.map(|(k, v)| (k, serde_json::to_vec(v).unwrap_or_default()));
+        self.emit_raw(t, h, &body, extra.as_ref().map(|(k, v)| (*k, v.as_slice())));
+    }
+
+    /// The Community ID of a record's flow, computed once per flow.
+    fn community_id(&mut self, h: &Head<'_>) -> String {
+        let (sp, dp) = match h.icmp {
+            Some((ty, code)) => (u16::from(ty), u16::from(code)),
+            None => (h.src.1, h.dst.1),
+        };
+        let compute = || community_id(h.ip_proto, h.src.0, sp, h.dst.0, dp);
+        match h.flow_id {
+            Some(id) if h.icmp.is_none() => {
+                if let Some(c) = self.cids.get(&id) {
+                    return c.clone();
+                }
+                let c = compute();
+                if self.cids.len() < MAX_CIDS {
+                    self.cids.insert(id, c.clone());
+                }
+                c
+            }
+            _ => compute(),
         }
-        if let Some(i) = self.cfg.ifaces.get(h.source) {
+    }
+
+    /// Serialise one record straight into its file's batch; `body` (and `extra`) are JSON.
+    fn emit_raw(&mut self, t: EventType, h: &Head<'_>, body: &[u8], extra: Option<(&str, &[u8])>) {
+        let cid = (t != EventType::Stats).then(|| self.community_id(h));
+        let file = if self.cfg.split { t.idx() } else { 0 };
+        let iface = self.cfg.ifaces.get(h.source);
+        let Some(batch) = self.batches.get_mut(file) else {
+            return;
+        };
+        let line = &mut batch.bytes;
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        line.extend_from_slice(&EveTime(h.ts_ns).bytes());
+        line.push(b'"');
+        let mut n = itoa::Buffer::new();
+        if let Some(id) = h.flow_id {
+            line.extend_from_slice(b",\"flow_id\":");
+            line.extend_from_slice(n.format(id).as_bytes());
+        }
+        if let Some(i) = iface {
             line.extend_from_slice(b",\"in_iface\":");
             let _ = serde_json::to_writer(&mut *line, i);
         }
-        let _ = write!(line, ",\"event_type\":\"{}\"", t.name());
-        if t != EventType::Stats {
-            let _ = write!(
-                line,
-                ",\"src_ip\":\"{}\",\"src_port\":{},\"dest_ip\":\"{}\",\"dest_port\":{},\"proto\":\"{}\"",
-                h.src.0,
-                h.src.1,
-                h.dst.0,
-                h.dst.1,
-                proto_name(h.ip_proto)
-            );
+        line.extend_from_slice(b",\"event_type\":\"");
+        line.extend_from_slice(t.name().as_bytes());
+        line.push(b'"');
+        if let Some(cid) = cid {
+            let _ = write!(line, ",\"src_ip\":\"{}\",\"src_port\":", h.src.0);
+            line.extend_from_slice(n.format(h.src.1).as_bytes());
+            let _ = write!(line, ",\"dest_ip\":\"{}\",\"dest_port\":", h.dst.0);
+            line.extend_from_slice(n.format(h.dst.1).as_bytes());
+            line.extend_from_slice(b",\"proto\":\"");
+            line.extend_from_slice(proto_name(h.ip_proto).as_bytes());
+            line.push(b'"');
             if let Some((ty, code)) = h.icmp {
                 let _ = write!(line, ",\"icmp_type\":{ty},\"icmp_code\":{code}");
             }
             if let Some(a) = h.app_proto {
                 let _ = write!(line, ",\"app_proto\":\"{a}\"");
             }
-            let (sp, dp) = match h.icmp {
-                Some((ty, code)) => (u16::from(ty), u16::from(code)),
-                None => (h.src.1, h.dst.1),
-            };
-            let cid = community_id(h.ip_proto, h.src.0, sp, h.dst.0, dp);
-            let _ = write!(line, ",\"community_id\":\"{cid}\"");
+            line.extend_from_slice(b",\"community_id\":\"");
+            line.extend_from_slice(cid.as_bytes());
+            line.push(b'"');
         }
         if let Some(f) = h.frame {
-            let _ = write!(line, ",\"pcap_cnt\":{f}");
+            line.extend_from_slice(b",\"pcap_cnt\":");
+            line.extend_from_slice(n.format(f).as_bytes());
         }
         if h.devs.client.is_some() || h.devs.server.is_some() {
             // Suricata's schema closes `metadata` but leaves its flow variables open: the
@@ -451,21 +491,16 @@ impl Recorder {
             line.extend_from_slice(b"]}");
         }
         let _ = write!(line, ",\"{}\":", t.name());
-        let _ = serde_json::to_writer(&mut *line, body);
+        line.extend_from_slice(body);
         if let Some((k, v)) = extra {
             let _ = write!(line, ",\"{k}\":");
-            let _ = serde_json::to_writer(&mut *line, v);
+            line.extend_from_slice(v);
         }
         line.extend_from_slice(b"}\n");
-        let file = if self.cfg.split { t.idx() } else { 0 };
-        let Some(b) = self.batches.get_mut(file) else {
-            return;
-        };
-        b.bytes.extend_from_slice(&self.line);
-        if let Some(n) = b.records.get_mut(t.idx()) {
+        if let Some(n) = batch.records.get_mut(t.idx()) {
             *n += 1;
         }
-        if b.bytes.len() >= BATCH_BYTES {
+        if batch.bytes.len() >= BATCH_BYTES {
             self.send(file);
         }
     }
@@ -588,22 +623,24 @@ impl Recorder {
                         self.log_waiting(base, w, None);
                     }
                     if self.keep(changes) {
-                        let b = json!({ single_name(pdu, dir): body });
-                        self.emit(t, &base.head(ctx.ts_ns, Some(ctx.frame), devs), &b, None);
+                        let b = wrap(&[(single_name(pdu, dir), &body)]);
+                        let h = base.head(ctx.ts_ns, Some(ctx.frame), devs);
+                        self.emit_raw(t, &h, &b, None);
                     }
                 }
             },
             Pairing::Alone(changes) => {
                 if self.keep(changes) {
-                    let b = json!({ single_name(pdu, dir): body });
-                    self.emit(t, &base.head(ctx.ts_ns, Some(ctx.frame), devs), &b, None);
+                    let b = wrap(&[(single_name(pdu, dir), &body)]);
+                    let h = base.head(ctx.ts_ns, Some(ctx.frame), devs);
+                    self.emit_raw(t, &h, &b, None);
                 }
             }
         }
     }
 
     /// Log a waiting transaction, with its answer if there is one.
-    fn log_waiting(&mut self, base: Base, w: Waiting, answer: Option<(&'static str, Value)>) {
+    fn log_waiting(&mut self, base: Base, w: Waiting, answer: Option<(&'static str, Vec<u8>)>) {
         if !self.keep(w.changes) {
             return;
         }
@@ -614,17 +651,16 @@ impl Recorder {
             "amqp" => EventType::Amqp,
             _ => EventType::Opcua,
         };
-        let mut o = serde_json::Map::new();
-        o.insert(w.name.into(), w.body);
-        if let Some((n, a)) = answer {
-            o.insert(n.into(), a);
-        }
+        let body = match &answer {
+            Some((n, a)) => wrap(&[(w.name, &w.body), (n, a)]),
+            None => wrap(&[(w.name, &w.body)]),
+        };
         let devs = Devs {
             client: w.devs.0.as_deref(),
             server: w.devs.1.as_deref(),
         };
         let h = base.head(w.head_ts, Some(w.frame), devs);
-        self.emit(t, &h, &Value::Object(o), None);
+        self.emit_raw(t, &h, &body, None);
     }
 
     /// A dissector event: an `anomaly` record.
@@ -702,14 +738,14 @@ impl Recorder {
                     frame: None,
                     ..head
                 };
-                let body = json!({
-                    "pkts_toserver": fl.packets[0], "pkts_toclient": fl.packets[1],
-                    "bytes_toserver": fl.bytes[0], "bytes_toclient": fl.bytes[1],
-                    "start": eve_time(fl.first_ns), "end": eve_time(s.ts_ns),
-                    "age": s.ts_ns.saturating_sub(fl.first_ns) / 1_000_000_000,
-                    "state": "established", "reason": "timeout", "alerted": false,
-                });
-                self.emit(EventType::Flow, &h, &body, None);
+                let body = flow_body(
+                    fl.packets,
+                    fl.bytes,
+                    (fl.first_ns, s.ts_ns),
+                    "established",
+                    "timeout",
+                );
+                self.emit_raw(EventType::Flow, &h, &body, None);
             }
         }
     }
@@ -818,16 +854,14 @@ impl Recorder {
             icmp: Some(f.icmp),
             devs: Devs::default(),
         };
-        let body = json!({
-            "pkts_toserver": f.packets[0], "pkts_toclient": f.packets[1],
-            "bytes_toserver": f.bytes[0], "bytes_toclient": f.bytes[1],
-            "start": eve_time(f.first_ns), "end": eve_time(f.last_ns),
-            "age": f.last_ns.saturating_sub(f.first_ns) / 1_000_000_000,
-            "state": if f.packets[1] > 0 { "established" } else { "new" },
-            "reason": reason, "alerted": false,
-        });
+        let state = if f.packets[1] > 0 {
+            "established"
+        } else {
+            "new"
+        };
+        let body = flow_body(f.packets, f.bytes, (f.first_ns, f.last_ns), state, reason);
         let _ = f.frame;
-        self.emit(EventType::Flow, &h, &body, None);
+        self.emit_raw(EventType::Flow, &h, &body, None);
     }
 
     /// An ARP message: Suricata's `arp` record (in `changes` mode, only new or changed
@@ -908,26 +942,38 @@ impl Recorder {
         } else {
             "new"
         };
-        let body = json!({
-            "pkts_toserver": f.packets[0], "pkts_toclient": f.packets[1],
-            "bytes_toserver": f.bytes[0], "bytes_toclient": f.bytes[1],
-            "start": eve_time(f.first_ts), "end": eve_time(f.last_ts),
-            "age": f.last_ts.saturating_sub(f.first_ts) / 1_000_000_000,
-            "state": state, "reason": why.name(), "alerted": false,
-        });
+        let body = flow_body(
+            f.packets,
+            f.bytes,
+            (f.first_ts, f.last_ts),
+            state,
+            why.name(),
+        );
         if f.key.ip_proto == 6 {
             // Suricata logs a TCP flow's flags beside the flow object, as hex and booleans.
             let all = ts | tc;
-            let tcp = json!({
-                "tcp_flags": format!("{all:02x}"), "tcp_flags_ts": format!("{ts:02x}"),
-                "tcp_flags_tc": format!("{tc:02x}"),
-                "syn": all & 0x02 != 0, "fin": all & 0x01 != 0, "rst": all & 0x04 != 0,
-                "psh": all & 0x08 != 0, "ack": all & 0x10 != 0, "urg": all & 0x20 != 0,
-            });
-            self.emit(EventType::Flow, &h, &body, Some(("tcp", &tcp)));
+            let mut tcp = Vec::with_capacity(160);
+            {
+                let mut o = json::Obj::new(&mut tcp);
+                o.display("tcp_flags", format_args!("{all:02x}"))
+                    .display("tcp_flags_ts", format_args!("{ts:02x}"))
+                    .display("tcp_flags_tc", format_args!("{tc:02x}"));
+                for (k, bit) in [
+                    ("syn", 0x02),
+                    ("fin", 0x01),
+                    ("rst", 0x04),
+                    ("psh", 0x08),
+                    ("ack", 0x10),
+                    ("urg", 0x20),
+                ] {
+                    o.bool(k, all & bit != 0);
+                }
+            }
+            self.emit_raw(EventType::Flow, &h, &body, Some(("tcp", &tcp)));
         } else {
-            self.emit(EventType::Flow, &h, &body, None);
+            self.emit_raw(EventType::Flow, &h, &body, None);
         }
+        self.cids.remove(&f.id);
     }
 
     /// Packet time passes (once a second): ICMP conversations idle past their timeout end;
@@ -1199,23 +1245,70 @@ fn amqp_pairing(a: &edgetap_dissectors::amqp::Pdu<'_>) -> Pairing {
     }
 }
 
-/// A PDU's body: Suricata's shape for modbus and mqtt, our contract's PDU JSON for the rest.
-fn message_body(pdu: &Pdu<'_>) -> Option<Value> {
+/// A PDU's body, serialised: Suricata's shape for modbus and mqtt, our contract's PDU JSON
+/// for the rest. None for what has no record (MQTT AUTH).
+fn message_body(pdu: &Pdu<'_>) -> Option<Vec<u8>> {
+    let mut b = Vec::with_capacity(256);
     match pdu {
-        Pdu::Modbus(p) => Some(records::modbus_message(p)),
+        Pdu::Modbus(p) => records::modbus_message(&mut b, p),
         Pdu::Mqtt(p) => {
-            let v = records::mqtt_message(p);
-            (!v.is_null()).then_some(v)
+            if !records::mqtt_logged(p) {
+                return None;
+            }
+            records::mqtt_message(&mut b, p);
         }
         _ => {
-            // `{"bacnet": {...}}` → the inner object.
-            let v = serde_json::to_value(pdu).ok()?;
-            match v {
-                Value::Object(m) => m.into_iter().next().map(|(_, v)| v),
-                _ => None,
+            // `{"bacnet":{...}}` → the inner object.
+            serde_json::to_writer(&mut b, pdu).ok()?;
+            let skip = pdu.proto().name().len() + 4;
+            if b.len() < skip + 2 || b.last() != Some(&b'}') {
+                return None;
             }
+            b.pop();
+            b.drain(..skip);
         }
     }
+    Some(b)
+}
+
+/// Suricata's `flow` object.
+fn flow_body(
+    packets: [u64; 2],
+    bytes: [u64; 2],
+    (first, last): (u64, u64),
+    state: &str,
+    reason: &str,
+) -> Vec<u8> {
+    let mut b = Vec::with_capacity(256);
+    json::Obj::new(&mut b)
+        .num("pkts_toserver", packets[0])
+        .num("pkts_toclient", packets[1])
+        .num("bytes_toserver", bytes[0])
+        .num("bytes_toclient", bytes[1])
+        .time("start", first)
+        .time("end", last)
+        .num("age", last.saturating_sub(first) / 1_000_000_000)
+        .str("state", state)
+        .str("reason", reason)
+        .bool("alerted", false);
+    b
+}
+
+/// `{"k1":v1,"k2":v2}` from serialised values.
+fn wrap(parts: &[(&str, &Vec<u8>)]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(parts.iter().map(|p| p.1.len() + 16).sum::<usize>() + 2);
+    b.push(b'{');
+    for (i, (k, v)) in parts.iter().enumerate() {
+        if i > 0 {
+            b.push(b',');
+        }
+        b.push(b'"');
+        b.extend_from_slice(k.as_bytes());
+        b.extend_from_slice(b"\":");
+        b.extend_from_slice(v);
+    }
+    b.push(b'}');
+    b
 }
 
 /// A lone message's key in its record: the MQTT packet type, else which side sent it.

@@ -2,19 +2,12 @@
 //! `arp`, `stats`), built from our dissectors' PDUs. Only fields Suricata's schema knows are
 //! written: its objects forbid unknown properties.
 
+use super::json::Obj;
 use crate::telemetry::Stats;
 use edgetap_dissectors::modbus::{self, Kind, Values};
 use edgetap_dissectors::mqtt;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
-
-fn hex(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02x}");
-    }
-    s
-}
 
 /// Suricata's (sawp-modbus's) function code names.
 pub fn modbus_function_name(fc: u8) -> &'static str {
@@ -97,103 +90,101 @@ fn values_bytes<'a>(v: &Values<'a>) -> &'a [u8] {
 }
 
 /// One Modbus message (request or response) as Suricata's `modbus.request`/`.response`.
-pub fn modbus_message(p: &modbus::Pdu<'_>) -> Value {
-    let mut o = Map::new();
-    o.insert("transaction_id".into(), p.transaction_id.into());
-    o.insert("protocol_id".into(), 0.into());
-    o.insert("unit_id".into(), p.unit_id.into());
+pub fn modbus_message(buf: &mut Vec<u8>, p: &modbus::Pdu<'_>) {
+    let mut o = Obj::new(buf);
     let raw = if p.kind == Kind::Exception {
         p.function_code | 0x80
     } else {
         p.function_code
     };
-    o.insert("function_raw".into(), raw.into());
-    o.insert(
-        "function_code".into(),
-        modbus_function_name(p.function_code).into(),
-    );
-    o.insert("category".into(), modbus_category(p.function_code).into());
-    o.insert("access_type".into(), modbus_access(p.function_code).into());
-    o.insert(
-        "error_flags".into(),
-        if p.malformed { "DATA_LENGTH" } else { "NONE" }.into(),
-    );
+    o.num("transaction_id", p.transaction_id)
+        .num("protocol_id", 0u8)
+        .num("unit_id", p.unit_id)
+        .num("function_raw", raw)
+        .str("function_code", modbus_function_name(p.function_code))
+        .str("category", modbus_category(p.function_code))
+        .str("access_type", modbus_access(p.function_code))
+        .str(
+            "error_flags",
+            if p.malformed { "DATA_LENGTH" } else { "NONE" },
+        );
     let is_write = matches!(p.function_code, 5 | 6 | 15 | 16 | 22);
     let data = p
         .values
         .as_ref()
-        .map(|v| hex(values_bytes(v)))
-        .or_else(|| p.data.as_ref().map(|d| hex(d.0)));
+        .map(values_bytes)
+        .or_else(|| p.data.as_ref().map(|d| d.0));
     match p.kind {
         Kind::Exception => {
             let code = p.exception_code.unwrap_or(0);
-            o.insert(
-                "exception".into(),
-                json!({"raw": code, "code": modbus_exception_name(code)}),
-            );
+            o.obj("exception")
+                .num("raw", code)
+                .str("code", modbus_exception_name(code));
         }
         Kind::Request => {
             if is_write {
-                let mut w = Map::new();
-                if let Some(a) = p.address {
-                    w.insert("address".into(), a.into());
+                {
+                    let mut w = o.obj("write");
+                    if let Some(a) = p.address {
+                        w.num("address", a);
+                    }
+                    if let Some(v) = p.value {
+                        w.num("data", v);
+                    }
                 }
-                if let Some(v) = p.value {
-                    w.insert("data".into(), v.into());
-                }
-                o.insert("write".into(), w.into());
                 if let Some(d) = data {
-                    o.insert("data".into(), d.into());
+                    o.hex("data", d);
                 }
             } else if p.address.is_some() || p.quantity.is_some() {
-                let mut r = Map::new();
-                if let Some(a) = p.address {
-                    r.insert("address".into(), a.into());
-                }
-                if let Some(q) = p.quantity {
-                    r.insert("quantity".into(), q.into());
-                }
-                o.insert("read".into(), r.into());
-                if p.function_code == 23 {
-                    let mut w = Map::new();
-                    if let Some(a) = p.write_address {
-                        w.insert("address".into(), a.into());
+                {
+                    let mut r = o.obj("read");
+                    if let Some(a) = p.address {
+                        r.num("address", a);
                     }
-                    o.insert("write".into(), w.into());
+                    if let Some(q) = p.quantity {
+                        r.num("quantity", q);
+                    }
+                }
+                if p.function_code == 23 {
+                    {
+                        let mut w = o.obj("write");
+                        if let Some(a) = p.write_address {
+                            w.num("address", a);
+                        }
+                    }
                     if let Some(d) = data {
-                        o.insert("data".into(), d.into());
+                        o.hex("data", d);
                     }
                 }
             } else if let Some(d) = data {
-                o.insert("data".into(), d.into());
+                o.hex("data", d);
             }
         }
         Kind::Response => {
             if is_write {
-                let mut w = Map::new();
+                let mut w = o.obj("write");
                 if let Some(a) = p.address {
-                    w.insert("address".into(), a.into());
+                    w.num("address", a);
                 }
                 if let Some(v) = p.value.or(p.quantity) {
-                    w.insert("data".into(), v.into());
+                    w.num("data", v);
                 }
-                o.insert("write".into(), w.into());
             } else if let Some(d) = data {
                 if matches!(p.function_code, 1..=4 | 23 | 24) {
-                    o.insert("read".into(), json!({ "data": d }));
+                    o.obj("read").hex("data", d);
                 } else {
-                    o.insert("data".into(), d.into());
+                    o.hex("data", d);
                 }
             }
         }
     }
     if p.function_code == 8 {
         if let Some(sf) = p.sub_function {
-            let mut d = json!({"raw": sf, "code": diag_name(sf)});
-            if let (Some(x), Some(m)) = (p.data.as_ref(), d.as_object_mut()) {
-                m.insert("data".into(), hex(x.0).into());
+            let mut d = o.obj("diagnostic");
+            d.num("raw", sf).str("code", diag_name(sf));
+            if let Some(x) = p.data.as_ref() {
+                d.hex("data", x.0);
             }
-            o.insert("diagnostic".into(), d);
         }
     }
     if p.function_code == 43 && p.kind == Kind::Request {
@@ -203,10 +194,9 @@ pub fn modbus_message(p: &modbus::Pdu<'_>) -> Value {
                 14 => "RdDevId",
                 _ => "Unknown",
             };
-            o.insert("mei".into(), json!({"raw": t, "code": code}));
+            o.obj("mei").num("raw", t).str("code", code);
         }
     }
-    Value::Object(o)
 }
 
 fn diag_name(sf: u16) -> &'static str {
@@ -259,122 +249,119 @@ pub fn mqtt_type_name(t: u8) -> &'static str {
     }
 }
 
+/// Whether Suricata's schema has an object for this MQTT packet type (not AUTH, not the
+/// reserved type 0).
+pub fn mqtt_logged(p: &mqtt::Pdu<'_>) -> bool {
+    (1..=14).contains(&p.packet_type)
+}
+
 /// One MQTT control packet as the body Suricata keys by its type.
-pub fn mqtt_message(p: &mqtt::Pdu<'_>) -> Value {
-    let mut o = Map::new();
-    let text = |t: &Option<mqtt::Text<'_>>| {
-        t.as_ref()
-            .map(|t| String::from_utf8_lossy(t.0).into_owned())
-    };
-    if let Some(q) = p.qos {
-        o.insert("qos".into(), q.into());
-    } else {
-        o.insert("qos".into(), 0.into());
-    }
-    o.insert("retain".into(), p.retain.unwrap_or(false).into());
-    o.insert("dup".into(), p.dup.unwrap_or(false).into());
+pub fn mqtt_message(buf: &mut Vec<u8>, p: &mqtt::Pdu<'_>) {
+    let mut o = Obj::new(buf);
+    o.num("qos", p.qos.unwrap_or(0))
+        .bool("retain", p.retain.unwrap_or(false))
+        .bool("dup", p.dup.unwrap_or(false));
     match p.packet_type {
         1 => {
-            if let Some(n) = text(&p.protocol_name) {
-                o.insert("protocol_string".into(), n.into());
+            if let Some(n) = &p.protocol_name {
+                o.text("protocol_string", n.0);
             }
             if let Some(v) = p.protocol_level {
-                o.insert("protocol_version".into(), v.into());
+                o.num("protocol_version", v);
             }
-            if let Some(c) = text(&p.client_id) {
-                o.insert("client_id".into(), c.into());
+            if let Some(c) = &p.client_id {
+                o.text("client_id", c.0);
             }
-            if let Some(u) = text(&p.username) {
-                o.insert("username".into(), u.into());
+            if let Some(u) = &p.username {
+                o.text("username", u.0);
             }
             // The password is never written: only that one was sent.
-            o.insert(
-                "flags".into(),
-                json!({
-                    "username": p.username.is_some(),
-                    "password": p.password_len.is_some(),
-                    "will": p.will_topic.is_some(),
-                    "will_retain": p.will_retain.unwrap_or(false),
-                    "clean_session": p.clean_session.unwrap_or(false),
-                }),
-            );
-            if let Some(t) = text(&p.will_topic) {
-                o.insert("will".into(), json!({ "topic": t }));
+            o.obj("flags")
+                .bool("username", p.username.is_some())
+                .bool("password", p.password_len.is_some())
+                .bool("will", p.will_topic.is_some())
+                .bool("will_retain", p.will_retain.unwrap_or(false))
+                .bool("clean_session", p.clean_session.unwrap_or(false));
+            if let Some(t) = &p.will_topic {
+                o.obj("will").text("topic", t.0);
             }
         }
         2 => {
             if let Some(s) = p.session_present {
-                o.insert("session_present".into(), s.into());
+                o.bool("session_present", s);
             }
             if let Some(rc) = p.return_code.or(p.reason_code) {
-                o.insert("return_code".into(), rc.into());
+                o.num("return_code", rc);
             }
         }
         3 => {
-            if let Some(t) = text(&p.topic) {
-                o.insert("topic".into(), t.into());
+            if let Some(t) = &p.topic {
+                o.text("topic", t.0);
             }
             if let Some(id) = p.packet_id {
-                o.insert("message_id".into(), id.into());
+                o.num("message_id", id);
             }
         }
         4..=7 => {
             if let Some(id) = p.packet_id {
-                o.insert("message_id".into(), id.into());
+                o.num("message_id", id);
             }
             if let Some(rc) = p.reason_code {
-                o.insert("reason_code".into(), rc.into());
+                o.num("reason_code", rc);
             }
         }
         8 | 10 => {
             if let Some(id) = p.packet_id {
-                o.insert("message_id".into(), id.into());
+                o.num("message_id", id);
             }
-            if let Some(ts) = &p.topics {
-                let list: Vec<Value> = ts
-                    .iter()
-                    .map(|f| {
-                        if p.packet_type == 8 {
-                            json!({"topic": String::from_utf8_lossy(f.filter.0), "qos": f.options.unwrap_or(0) & 3})
-                        } else {
-                            Value::from(String::from_utf8_lossy(f.filter.0).into_owned())
+            if let Some(ts) = p.topics.as_ref().filter(|t| t.iter().next().is_some()) {
+                let sub = p.packet_type == 8;
+                o.array("topics", |b| {
+                    for (i, f) in ts.iter().enumerate() {
+                        if i > 0 {
+                            b.push(b',');
                         }
-                    })
-                    .collect();
-                if !list.is_empty() {
-                    o.insert("topics".into(), list.into());
-                }
+                        if sub {
+                            Obj::new(b)
+                                .text("topic", f.filter.0)
+                                .num("qos", f.options.unwrap_or(0) & 3);
+                        } else {
+                            let _ = serde_json::to_writer(
+                                &mut *b,
+                                &String::from_utf8_lossy(f.filter.0),
+                            );
+                        }
+                    }
+                });
             }
         }
         9 | 11 => {
             if let Some(id) = p.packet_id {
-                o.insert("message_id".into(), id.into());
+                o.num("message_id", id);
             }
-            if let Some(rc) = &p.reason_codes {
-                let codes: Vec<Value> = rc.0.iter().map(|&c| Value::from(c)).collect();
-                if !codes.is_empty() {
-                    let k = if p.packet_type == 9 {
-                        "qos_granted"
-                    } else {
-                        "reason_codes"
-                    };
-                    o.insert(k.into(), codes.into());
-                }
+            if let Some(rc) = p.reason_codes.as_ref().filter(|c| !c.0.is_empty()) {
+                let k = if p.packet_type == 9 {
+                    "qos_granted"
+                } else {
+                    "reason_codes"
+                };
+                o.array(k, |b| {
+                    for (i, c) in rc.0.iter().enumerate() {
+                        if i > 0 {
+                            b.push(b',');
+                        }
+                        super::json::itoa_like::Int::put(*c, b);
+                    }
+                });
             }
         }
         14 => {
             if let Some(rc) = p.reason_code {
-                o.insert("reason_code".into(), rc.into());
+                o.num("reason_code", rc);
             }
         }
         _ => {}
     }
-    if !(1..=14).contains(&p.packet_type) {
-        // AUTH (MQTT 5) and the reserved types have no object in Suricata's schema: no
-        // record (the dissector's events and `/metrics` still count them).
-        return Value::Null;
-    }
-    Value::Object(o)
 }
 
 /// An MQTT packet about sessions, authentication, subscriptions or failures.

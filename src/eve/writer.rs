@@ -77,17 +77,44 @@ struct Open {
     opened: Instant,
 }
 
+/// The rotated files, oldest first, with their sizes: kept in memory so the cap is checked
+/// after every write without reading the folder.
+#[derive(Default)]
+struct Rotated {
+    files: std::collections::VecDeque<(PathBuf, u64)>,
+    bytes: u64,
+}
+
 /// The writer thread's loop: runs until every sender is gone.
 pub fn run(rx: Receiver<Batch>, paths: Vec<PathBuf>, rot: Rotation, c: Arc<Counters>) {
     let mut files: Vec<Open> = paths
         .into_iter()
         .map(|path| Open {
+            size: std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
             path,
             file: None,
-            size: 0,
             opened: Instant::now(),
         })
         .collect();
+    // Rotated files left by earlier runs count against the cap too, oldest first.
+    let mut old: Vec<(std::time::SystemTime, u64, PathBuf, u64)> = Vec::new();
+    for f in &files {
+        for (n, p) in rotated(&f.path) {
+            let m = std::fs::metadata(&p);
+            let t = m
+                .as_ref()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            old.push((t, n, p, m.map(|m| m.len()).unwrap_or(0)));
+        }
+    }
+    old.sort();
+    let mut done = Rotated::default();
+    for (_, _, p, size) in old {
+        done.bytes += size;
+        done.files.push_back((p, size));
+    }
     loop {
         match rx.recv_timeout(Duration::from_secs(1)) {
             Ok(b) => {
@@ -96,13 +123,9 @@ pub fn run(rx: Receiver<Batch>, paths: Vec<PathBuf>, rot: Rotation, c: Arc<Count
                     c.records_failed.fetch_add(n, Ordering::Relaxed);
                     continue;
                 };
-                if f.file.is_some() && due(f, &rot, b.bytes.len() as u64) {
-                    rotate(f, &c);
-                    enforce_total(&files, &rot, &c);
+                if f.size > 0 && due(f, &rot, b.bytes.len() as u64) {
+                    rotate(f, &c, &mut done);
                 }
-                let Some(f) = files.get_mut(b.file) else {
-                    continue;
-                };
                 match write(f, &b.bytes) {
                     Ok(()) => {
                         c.records_written.fetch_add(n, Ordering::Relaxed);
@@ -118,18 +141,14 @@ pub fn run(rx: Receiver<Batch>, paths: Vec<PathBuf>, rot: Rotation, c: Arc<Count
                         f.file = None;
                     }
                 }
+                enforce_total(&mut files, &rot, &c, &mut done);
             }
             Err(RecvTimeoutError::Timeout) => {
                 // Age-based rotation also happens when nothing is written.
-                let mut rotated = false;
                 for f in files.iter_mut() {
-                    if f.file.is_some() && due(f, &rot, 0) && f.size > 0 {
-                        rotate(f, &c);
-                        rotated = true;
+                    if f.size > 0 && rot.max_age.is_some_and(|a| f.opened.elapsed() >= a) {
+                        rotate(f, &c, &mut done);
                     }
-                }
-                if rotated {
-                    enforce_total(&files, &rot, &c);
                 }
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -165,7 +184,7 @@ fn write(f: &mut Open, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// `eve.json` → `eve.json.<n>` with n one past the highest already there.
-fn rotate(f: &mut Open, c: &Counters) {
+fn rotate(f: &mut Open, c: &Counters, done: &mut Rotated) {
     if let Some(mut file) = f.file.take() {
         let _ = file.flush();
     }
@@ -175,6 +194,8 @@ fn rotate(f: &mut Open, c: &Counters) {
     match std::fs::rename(&f.path, &to) {
         Ok(()) => {
             c.rotations.fetch_add(1, Ordering::Relaxed);
+            done.bytes += f.size;
+            done.files.push_back((PathBuf::from(to), f.size));
         }
         Err(e) => tracing::warn!("EVE records: rotating {}: {e}", f.path.display()),
     }
@@ -208,33 +229,39 @@ pub fn rotated(path: &Path) -> Vec<(u64, PathBuf)> {
     out
 }
 
-/// Delete rotated files, oldest first, while everything together exceeds the cap.
-fn enforce_total(files: &[Open], rot: &Rotation, c: &Counters) {
+/// Delete rotated files, oldest first, while everything together exceeds the cap; when only
+/// current files are left and they still exceed it, the largest is rotated away and deleted
+/// too (a cap is a cap: the oldest records go).
+fn enforce_total(files: &mut [Open], rot: &Rotation, c: &Counters, done: &mut Rotated) {
     if rot.max_total == 0 {
         return;
     }
-    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    let mut old: Vec<(std::time::SystemTime, PathBuf, u64)> = Vec::new();
-    let mut total: u64 = 0;
-    for f in files {
-        total += size(&f.path);
-        for (_, p) in rotated(&f.path) {
-            let s = size(&p);
-            total += s;
-            let t = std::fs::metadata(&p)
-                .and_then(|m| m.modified())
-                .unwrap_or(std::time::UNIX_EPOCH);
-            old.push((t, p, s));
+    let live = |files: &[Open]| files.iter().map(|f| f.size).sum::<u64>();
+    while live(files) + done.bytes > rot.max_total {
+        if done.files.is_empty() {
+            let Some(big) = files
+                .iter_mut()
+                .filter(|f| f.size > 0)
+                .max_by_key(|f| f.size)
+            else {
+                return;
+            };
+            rotate(big, c, done);
+            if done.files.is_empty() {
+                // The rename failed: nothing more can be freed now.
+                return;
+            }
+            continue;
         }
-    }
-    old.sort();
-    for (_, p, s) in old {
-        if total <= rot.max_total {
-            break;
-        }
-        if std::fs::remove_file(&p).is_ok() {
-            total = total.saturating_sub(s);
-            c.files_deleted.fetch_add(1, Ordering::Relaxed);
+        if let Some((p, size)) = done.files.pop_front() {
+            done.bytes = done.bytes.saturating_sub(size);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {
+                    c.files_deleted.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!("EVE records: deleting {}: {e}", p.display()),
+            }
         }
     }
 }
