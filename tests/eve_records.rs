@@ -321,3 +321,21 @@ fn bad_eve_options_exit_2_naming_the_problem() {
         assert!(err.lines().count() <= 3, "{args:?}: {err}");
     }
 }
+
+/// `docs/eve.md` documents every field of the BACnet, AMQP and OPC-UA bodies as the dissectors
+/// define them today (`python3 tools/eve-docs.py` rewrites it).
+#[test]
+fn own_event_types_are_documented_field_by_field() {
+    let out = Command::new("python3")
+        .arg(live::repo().join("tools/eve-docs.py"))
+        .arg("--check")
+        .current_dir(live::repo())
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        out.status.success(),
+        "docs/eve.md is stale: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -223,7 +223,16 @@ proptest! {
         learn_first in 0usize..60,
     ) {
         let rules = edgetap::replay::default_rules().unwrap_or_default();
-        let site = Site::new(SiteConfig::default(), rules, Vec::<Alert>::new());
+        let mut site = Site::new(SiteConfig::default(), rules, Vec::<Alert>::new());
+        // Every EVE record type on: hostile frames must give whole JSON records.
+        let eve_path = std::env::temp_dir().join(format!("edgetap-props-eve-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&eve_path);
+        let eve = edgetap::eve::EveConfig {
+            path: eve_path.clone(),
+            lossless: true,
+            ..edgetap::eve::EveConfig::default()
+        };
+        site.eve = Some(Box::new(edgetap::eve::Recorder::start(eve).unwrap_or_else(|e| panic!("{e}"))));
         let mut p = Pipeline::new(site, Limits::default());
         let mut ts: u64 = 1_795_132_800_000_000_000;
         for (i, (f, step, back)) in frames.iter().enumerate() {
@@ -244,6 +253,16 @@ proptest! {
             });
         }
         p.finish();
+        if let Some(mut e) = p.out.eve.take() {
+            e.finish();
+        }
+        let text = std::fs::read_to_string(&eve_path).unwrap_or_default();
+        let _ = std::fs::remove_file(&eve_path);
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            prop_assert!(v["event_type"].is_string() && v["timestamp"].is_string(), "{line}");
+        }
         let alerts = p.out.sink.len();
         prop_assert!(alerts <= frames.len() * 8, "{alerts} alerts from {} frames", frames.len());
         prop_assert!(p.out.sensor.gaps.len() <= 64);

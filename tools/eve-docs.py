@@ -6,6 +6,8 @@ docs/eve.md from the dissectors' PDU structs, so that the documentation follows 
     python3 tools/eve-docs.py --check   exit 1 if the block is stale, or a serialised field of
                                         the structs has no row in it
 
+Exit status 2: the source could not be read (a type not found, a line not understood).
+
 The objects under `request` / `response` of these records are the serde serialisation of
 `bacnet::Fields`, `amqp::Pdu` (with the variant structs of its flattened, untagged `Args`) and
 `opcua::Message`. This script reads those structs: `///` doc comments, `pub name: Type` lines
@@ -68,7 +70,8 @@ PROTOCOLS = [
 # What the doc comment of a helper type does not say about its JSON shape. `{NAME}` is replaced
 # by the value of the constant NAME defined in the type's file.
 EXTRA = {
-    ("bacnet", "Table"): "At most {MAX_TABLE_ENTRIES} entries are listed.",
+    ("bacnet", "Table"): "`address` is `\"a.b.c.d:port\"`, `mask` `\"a.b.c.d\"`; `ttl` and "
+    "`remaining` are in seconds. At most {MAX_TABLE_ENTRIES} entries are listed.",
     ("bacnet", "Date"): "`year` is the full year (1900 + the octet); unspecified parts "
     "(0xFF on the wire) are `null`.",
     ("bacnet", "Time"): "Unspecified parts (0xFF on the wire) are `null`.",

@@ -258,7 +258,15 @@ pub fn site_frames(data: &[u8]) {
     // The shipped rules, parsed once (parsing is not what is fuzzed here).
     static RULES: std::sync::OnceLock<Vec<edgetap::detect::rules::Rule>> = std::sync::OnceLock::new();
     let rules = RULES.get_or_init(|| edgetap::replay::default_rules().unwrap_or_default()).clone();
-    let site = Site::new(SiteConfig::default(), rules, Vec::<Alert>::new());
+    let mut site = Site::new(SiteConfig::default(), rules, Vec::<Alert>::new());
+    // Every EVE record type on, to a file of this process's (kept small by its own cap).
+    let eve = edgetap::eve::EveConfig {
+        path: std::env::temp_dir().join(format!("edgetap-fuzz-eve-{}.json", std::process::id())),
+        lossless: true,
+        rotation: edgetap::eve::writer::Rotation { max_bytes: 1 << 20, max_age: None, max_total: 4 << 20 },
+        ..edgetap::eve::EveConfig::default()
+    };
+    site.eve = edgetap::eve::Recorder::start(eve).ok().map(Box::new);
     let mut p = Pipeline::new(site, small_limits());
     let mut ts: u64 = 1_700_000_000_000_000_000;
     let half = rest.len() / 2;
