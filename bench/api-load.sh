@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 RATE=${RATE:-200} SECS=${SECS:-30} PCAP=${PCAP:-bench-out/bench-prefix.pcap} LOOPS=${LOOPS:-50}
 [ -f "$PCAP" ] || PACKETS=300000 SKIP_BUILD=1 TSHARK_PACKETS=0 RUNS=1 bench/run.sh >/dev/null
 [ -n "${SKIP_BUILD:-}" ] || cargo build --release -p edgetap >/dev/null
+. scripts/target-dir.sh
 ns=etload$$; a=etl$$a; b=etl$$b; state=$(mktemp -d); port=18787
 cleanup() { kill "${tr:-}" "${et:-}" 2>/dev/null || true; wait 2>/dev/null || true; ip link del "$a" 2>/dev/null || true; ip netns del "$ns" 2>/dev/null || true; rm -rf "$state"; }
 trap cleanup EXIT
@@ -17,7 +18,7 @@ ip netns add "$ns"
 ip link add "$a" type veth peer name "$b"
 ip link set "$b" netns "$ns"
 ip link set "$a" up; ip netns exec "$ns" ip link set "$b" up
-target/release/edgetap run -i "$a" --inbound-only --learn-for 5s --state "$state" \
+"$TARGET_DIR/release/edgetap" run -i "$a" --inbound-only --learn-for 5s --state "$state" \
   --listen 127.0.0.1:$port 2>"$state.log" & et=$!
 for _ in $(seq 50); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 ip netns exec "$ns" tcpreplay -q --topspeed --loop "$LOOPS" -i "$b" "$PCAP" >/dev/null 2>&1 & tr=$!

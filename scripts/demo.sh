@@ -12,11 +12,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 cargo build --release -p edgetap -p pcapgen
-bin=target/release/edgetap
+. scripts/target-dir.sh
+bin=$TARGET_DIR/release/edgetap
 scen=pcaps/scenario
 rm -rf "$scen/state-demo"
 if [ ! -f "$scen/attacks.pcap" ]; then
-  target/release/pcapgen scenario --out-dir "$scen" >/dev/null
+  "$TARGET_DIR/release/pcapgen" scenario --out-dir "$scen" >/dev/null
 fi
 echo "== PDUs in the demo capture pcaps/demo/mixed-site.pcap"
 "$bin" dissect --format count pcaps/demo/mixed-site.pcap 2>/dev/null | sed 's/,"detail":.*$/}/'

@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${1:-5502}
 OUT=${2:-pcaps/modbus/tokio-modbus-peer.pcap}
-PEER=${MODBUS_PEER:-target/debug/modbus-peer}
+. scripts/target-dir.sh
+PEER=${MODBUS_PEER:-$TARGET_DIR/debug/modbus-peer}
 
 [ "$(id -u)" = 0 ] || { echo "record-modbus.sh: needs root (tcpdump on lo)" >&2; exit 1; }
 if [ -z "${MODBUS_PEER:-}" ]; then nice cargo build -q -p modbus-peer --bin modbus-peer; fi

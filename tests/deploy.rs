@@ -515,3 +515,53 @@ fn readme_links_resolve() {
     }
     assert!(checked >= 10, "only {checked} links");
 }
+
+/// The scripts find the binaries where cargo puts them: `scripts/target-dir.sh` asks cargo
+/// (CARGO_TARGET_DIR relative or absolute), and no script names `target/` itself.
+#[test]
+fn scripts_find_binaries_where_cargo_puts_them() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (set, want) in [
+        (None, repo.join("target")),
+        (
+            Some("/tmp/edgetap-td"),
+            std::path::PathBuf::from("/tmp/edgetap-td"),
+        ),
+        (Some("rel/td"), repo.join("rel/td")),
+    ] {
+        let mut c = std::process::Command::new("bash");
+        c.args(["-c", ". scripts/target-dir.sh; echo \"$TARGET_DIR\""])
+            .current_dir(repo)
+            .env_remove("CARGO_TARGET_DIR");
+        if let Some(v) = set {
+            c.env("CARGO_TARGET_DIR", v);
+        }
+        let out = c.output().unwrap_or_else(|e| panic!("bash: {e}"));
+        let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        // Cargo may report the default target dir of a workspace through a symlinked path.
+        let canon =
+            |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        assert!(
+            got == want.to_string_lossy() || canon(std::path::Path::new(&got)) == canon(&want),
+            "CARGO_TARGET_DIR={set:?}: {got} (want {})",
+            want.display()
+        );
+    }
+    for dir in ["scripts", "bench", "fuzz"] {
+        for e in std::fs::read_dir(repo.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+            let p = e.unwrap_or_else(|e| panic!("{e}")).path();
+            if p.extension().is_some_and(|x| x == "sh") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                for bad in ["target/release/", "target/debug/"] {
+                    assert!(
+                        !text
+                            .lines()
+                            .any(|l| !l.trim_start().starts_with('#') && l.contains(bad)),
+                        "{} names {bad} (use scripts/target-dir.sh)",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+}
