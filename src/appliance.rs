@@ -313,7 +313,7 @@ fn publish(
     let mut devices: Vec<serde_json::Value> = site
         .inv
         .live()
-        .filter_map(|(_, d)| serde_json::to_value(d).ok())
+        .map(|(_, d)| crate::identify::export::device_record(d, &site.fingerprints))
         .collect();
     devices.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     let kernel: u64 = ifaces.iter().map(|s| s.kernel_dropped).sum();

@@ -320,8 +320,21 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         save_learned(s, site)?;
     }
     if let Some(path) = &opts.inventory {
-        let devices: Vec<_> = site.inv.live().map(|(_, d)| d).collect();
-        std::fs::write(path, serde_json::to_vec_pretty(&devices)?)
+        let devices: Vec<_> = site
+            .inv
+            .live()
+            .map(|(_, d)| crate::identify::export::device_record(d, &site.fingerprints))
+            .collect();
+        // `.csv`: one row a device; anything else: JSON.
+        let bytes = if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            crate::identify::export::csv(&devices).into_bytes()
+        } else {
+            serde_json::to_vec_pretty(&devices)?
+        };
+        std::fs::write(path, bytes)
             .with_context(|| format!("inventory file {}", path.display()))?;
     }
     if let Some(path) = &opts.graph {

@@ -24,11 +24,11 @@ pub fn snapshot_from_store(store: &Store) -> anyhow::Result<Snapshot> {
     if let Some(l) = load_learned(store)? {
         site.restore(l);
     }
-    let mut devices = site
+    let mut devices: Vec<Value> = site
         .inv
         .live()
-        .map(|(_, d)| serde_json::to_value(d))
-        .collect::<Result<Vec<Value>, _>>()?;
+        .map(|(_, d)| crate::identify::export::device_record(d, &site.fingerprints))
+        .collect();
     let id_of = |v: &Value| {
         v.get("id")
             .and_then(Value::as_str)

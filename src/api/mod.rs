@@ -735,7 +735,37 @@ async fn devices(
     State(app): AppState,
     q: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> ApiResult {
-    let p = Params::new(q, &["limit", "cursor"])?;
+    let p = Params::new(q, &["format", "limit", "cursor"])?;
+    let csv = match p.get("format") {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(f) => {
+            return Err(ApiError::bad(format!(
+                "unknown format {:?}: json or csv",
+                clip(f)
+            )))
+        }
+    };
+    if csv {
+        if p.get("limit").is_some() || p.get("cursor").is_some() {
+            return Err(ApiError::bad(
+                "format=csv is the whole inventory, not paged: give no limit or cursor",
+            ));
+        }
+        let s = app.state.snapshot.get();
+        let body = blocking(move || Ok(crate::identify::export::csv(&s.devices))).await?;
+        return Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"edgetap-inventory.csv\"",
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
     let limit = p.limit(DEFAULT_INVENTORY_LIMIT, app.max_page)?;
     let cursor = p
         .get("cursor")

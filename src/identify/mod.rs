@@ -10,6 +10,9 @@
 //! proved they exist (they answered, or completed an exchange), so a flood of spoofed sources
 //! creates none; the table has a hard cap and counts what it refused.
 
+pub mod attributes;
+pub mod export;
+pub mod fingerprints;
 pub mod known;
 pub mod net;
 

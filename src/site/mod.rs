@@ -206,6 +206,8 @@ pub struct Site<S: AlertSink> {
     learned_addr_ops: FastSet<u64>,
     /// EVE records besides alerts (flows, transactions, anomalies, counters), when asked for.
     pub eve: Option<Box<crate::eve::Recorder>>,
+    /// The fingerprints that turn devices' facts into identities (shipped, plus a user's).
+    pub fingerprints: std::sync::Arc<Vec<crate::identify::fingerprints::Fingerprint>>,
 }
 
 fn idx(n: u32) -> Option<DevIdx> {
@@ -348,6 +350,9 @@ impl<S: AlertSink> Site<S> {
             learned_whois: FastSet::default(),
             learned_addr_ops: FastSet::default(),
             eve: None,
+            fingerprints: std::sync::Arc::new(
+                crate::identify::fingerprints::shipped().unwrap_or_default(),
+            ),
             cfg,
         }
     }
