@@ -200,7 +200,10 @@ pub enum FactKind {
     ModbusUnitId,
     BacnetDeviceInstance,
     BacnetVendorId,
+    /// The device object's vendor-name property (what the device says).
     BacnetVendorName,
+    /// The registered name of the vendor id an I-Am carries (the ASHRAE list).
+    BacnetVendorRegistered,
     BacnetObjectName,
     BacnetModelName,
     BacnetFirmwareRevision,

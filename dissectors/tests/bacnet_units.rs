@@ -277,7 +277,7 @@ fn i_am_fields_and_facts() {
         json!({"device_instance": 254, "vendor_id": 5, "vendor_name": "Johnson Controls, Inc.", "segmentation_supported": 3}),
     );
     assert!(o.facts.contains(&(
-        FactKind::BacnetVendorName,
+        FactKind::BacnetVendorRegistered,
         Side::Client,
         "Johnson Controls, Inc.".into()
     )));

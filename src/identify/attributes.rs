@@ -148,7 +148,9 @@ fn norm(v: &str) -> String {
         .to_lowercase()
 }
 
-/// The fingerprint's claims for a device, if every condition holds.
+/// The fingerprint's claims for a device, if every condition holds. A fact may have several
+/// values (a BACnet router answers for the devices behind it): the claims are made for each
+/// value of the first fact a claim takes its text from, with the other conditions' first hits.
 fn apply(fp: &Fingerprint, facts: &[Evidence]) -> Option<Vec<(&'static str, Claim)>> {
     let mut used: Vec<&Evidence> = Vec::new();
     for c in &fp.when {
@@ -162,29 +164,61 @@ fn apply(fp: &Fingerprint, facts: &[Evidence]) -> Option<Vec<(&'static str, Clai
         let hit = of_fact.find(|f| c.test.holds(&f.value.to_lowercase()))?;
         used.push(hit);
     }
+    // The fact whose every value makes a claim of its own.
+    let varying = fp
+        .claims
+        .iter()
+        .flat_map(|(_, t)| super::fingerprints::placeholders(t))
+        .next()
+        .map(str::to_string);
+    let alternatives: Vec<&Evidence> = match (
+        &varying,
+        fp.when.iter().find(|c| Some(&c.fact) == varying.as_ref()),
+    ) {
+        (Some(v), Some(c)) => facts
+            .iter()
+            .filter(|f| &f.fact == v && c.test.holds(&f.value.to_lowercase()))
+            .take(16)
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut out = Vec::new();
-    for (attr, template) in &fp.claims {
-        let mut value = template.clone();
-        for ph in super::fingerprints::placeholders(template) {
-            let v = used
-                .iter()
-                .find(|e| e.fact == ph)
-                .map_or("", |e| e.value.as_str());
-            value = value.replace(&format!("{{{ph}}}"), v);
+    let rounds: Vec<Option<&Evidence>> = if alternatives.is_empty() {
+        vec![None]
+    } else {
+        alternatives.into_iter().map(Some).collect()
+    };
+    for alt in rounds {
+        let evidence: Vec<&Evidence> = used
+            .iter()
+            .map(|e| match alt {
+                Some(a) if a.fact == e.fact => a,
+                _ => *e,
+            })
+            .collect();
+        for (attr, template) in &fp.claims {
+            let mut value = template.clone();
+            for ph in super::fingerprints::placeholders(template) {
+                let v = evidence
+                    .iter()
+                    .find(|e| e.fact == ph)
+                    .map_or("", |e| e.value.as_str());
+                value = value.replace(&format!("{{{ph}}}"), v);
+            }
+            let value = value.trim().to_string();
+            if value.is_empty() {
+                continue;
+            }
+            out.push((
+                *attr,
+                Claim {
+                    value,
+                    confidence: fp.confidence,
+                    by: format!("{} ({}:{})", fp.name, fp.file, fp.line),
+                    evidence: evidence.iter().map(|e| (*e).clone()).collect(),
+                },
+            ));
         }
-        let value = value.trim().to_string();
-        if value.is_empty() {
-            continue;
-        }
-        out.push((
-            *attr,
-            Claim {
-                value,
-                confidence: fp.confidence,
-                by: format!("{} ({}:{})", fp.name, fp.file, fp.line),
-                evidence: used.iter().map(|e| (*e).clone()).collect(),
-            },
-        ));
     }
     Some(out)
 }
@@ -308,7 +342,10 @@ mod tests {
     fn bacnet_vendor_id_0_on_a_pc_is_a_pc_running_a_bacnet_stack() {
         // Dell OUI 00:14:22; BACnet vendor id 0 (ASHRAE).
         let d = dev(
-            &[("bacnet_vendor_id", "0"), ("bacnet_vendor_name", "ASHRAE")],
+            &[
+                ("bacnet_vendor_id", "0"),
+                ("bacnet_vendor_registered", "ASHRAE"),
+            ],
             Some([0x00, 0x14, 0x22, 1, 2, 3]),
         );
         let id = identify(&d, &shipped());

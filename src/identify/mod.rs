@@ -246,7 +246,11 @@ const STRONG: [&str; 3] = [
 ];
 
 /// Facts that name the vendor (better than the MAC's OUI).
-const VENDOR_FACTS: [&str; 2] = ["modbus_vendor", "bacnet_vendor_name"];
+const VENDOR_FACTS: [&str; 3] = [
+    "modbus_vendor",
+    "bacnet_vendor_name",
+    "bacnet_vendor_registered",
+];
 
 const MAX_MACS: usize = 8;
 const MAX_IPS: usize = 16;

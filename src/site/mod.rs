@@ -210,6 +210,21 @@ pub struct Site<S: AlertSink> {
     pub fingerprints: std::sync::Arc<Vec<crate::identify::fingerprints::Fingerprint>>,
 }
 
+/// Text in UCS-2 big-endian (BACnet character set 4, which some controllers use for their
+/// names), as a string: every first byte of a pair zero and at least one pair. Else None.
+fn ucs2_or(b: &[u8]) -> Option<String> {
+    if b.len() < 2 || b.len() % 2 != 0 || !b.chunks(2).all(|p| p.first() == Some(&0)) {
+        return None;
+    }
+    let units: Vec<u16> = b
+        .chunks(2)
+        .map(|p| u16::from(p.get(1).copied().unwrap_or(0)))
+        .collect();
+    let s = String::from_utf16_lossy(&units);
+    let s = s.trim_matches(char::from(0)).to_string();
+    (!s.is_empty()).then_some(s)
+}
+
 fn idx(n: u32) -> Option<DevIdx> {
     n.checked_sub(1)
 }
@@ -283,6 +298,7 @@ fn fact_key(k: FactKind) -> &'static str {
         FactKind::BacnetDeviceInstance => "bacnet_device_instance",
         FactKind::BacnetVendorId => "bacnet_vendor_id",
         FactKind::BacnetVendorName => "bacnet_vendor_name",
+        FactKind::BacnetVendorRegistered => "bacnet_vendor_registered",
         FactKind::BacnetObjectName => "bacnet_object_name",
         FactKind::BacnetModelName => "bacnet_model_name",
         FactKind::BacnetFirmwareRevision => "bacnet_firmware_revision",
@@ -1821,8 +1837,10 @@ impl<S: AlertSink> Site<S> {
             return;
         };
         let value = match fact.value {
-            FactValue::Text(t) => t.to_string(),
-            FactValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            FactValue::Text(t) => ucs2_or(t.as_bytes()).unwrap_or_else(|| t.to_string()),
+            FactValue::Bytes(b) => {
+                ucs2_or(b).unwrap_or_else(|| String::from_utf8_lossy(b).into_owned())
+            }
             FactValue::Number(n) => n.to_string(),
         };
         self.inv.fact(

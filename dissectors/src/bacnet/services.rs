@@ -135,7 +135,7 @@ fn i_am<'a>(r: &mut Reader<'a>, pdu: &mut Fields<'a>, out: &mut Out<'a>) -> Res<
     out.fact(FactKind::BacnetVendorId, FactValue::Number(u64::from(vid)));
     pdu.vendor_name = vendor_name(vid);
     if let Some(name) = pdu.vendor_name {
-        out.fact(FactKind::BacnetVendorName, FactValue::Text(name));
+        out.fact(FactKind::BacnetVendorRegistered, FactValue::Text(name));
     }
     Ok(())
 }
