@@ -313,7 +313,7 @@ fn publish(
     let mut devices: Vec<serde_json::Value> = site
         .inv
         .live()
-        .map(|(_, d)| crate::identify::export::device_record(d, &site.fingerprints))
+        .map(|(i, d)| site.device_record(i, d))
         .collect();
     devices.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     let kernel: u64 = ifaces.iter().map(|s| s.kernel_dropped).sum();
@@ -357,6 +357,11 @@ fn publish(
         "sensor": site.sensor.health(wall_ns()),
         "watch": site.watch_stats(),
         "eve_records": site.eve.as_ref().map(|e| e.json()),
+        "posture": {
+            "open": site.posture.counts().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+            "cleared": site.posture.stats.cleared,
+            "dropped": site.posture.stats.dropped,
+        },
     });
     Snapshot {
         mode: if site.learning {

@@ -323,7 +323,7 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         let devices: Vec<_> = site
             .inv
             .live()
-            .map(|(_, d)| crate::identify::export::device_record(d, &site.fingerprints))
+            .map(|(i, d)| site.device_record(i, d))
             .collect();
         // `.csv`: one row a device; anything else: JSON.
         let bytes = if path

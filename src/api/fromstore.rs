@@ -27,7 +27,7 @@ pub fn snapshot_from_store(store: &Store) -> anyhow::Result<Snapshot> {
     let mut devices: Vec<Value> = site
         .inv
         .live()
-        .map(|(_, d)| crate::identify::export::device_record(d, &site.fingerprints))
+        .map(|(i, d)| site.device_record(i, d))
         .collect();
     let id_of = |v: &Value| {
         v.get("id")

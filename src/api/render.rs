@@ -169,6 +169,22 @@ pub fn metrics(s: &Snapshot, store_bytes: Option<u64>) -> String {
             let _ = writeln!(o, "{name} {}", num(e.get(key)));
         }
     }
+    if let Some(m) = st.pointer("/posture/open").and_then(|v| v.as_object()) {
+        family(
+            &mut o,
+            "edgetap_posture_findings",
+            "gauge",
+            "Open posture findings (weak spots seen on the wire), by kind.",
+        );
+        for (k, v) in m {
+            let _ = writeln!(
+                o,
+                "edgetap_posture_findings{{kind=\"{}\"}} {}",
+                label(k),
+                num(Some(v))
+            );
+        }
+    }
     family(&mut o, "edgetap_flows_total", "counter", "Flows followed.");
     let _ = writeln!(o, "edgetap_flows_total {}", num(st.get("flows")));
     family(

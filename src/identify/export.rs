@@ -6,14 +6,19 @@ use super::fingerprints::Fingerprint;
 use super::Device;
 use serde_json::Value;
 
-/// A device's record: the inventory's device JSON plus `identity`.
-pub fn device_record(d: &Device, fps: &[Fingerprint]) -> Value {
+/// A device's record: the inventory's device JSON plus `identity`, and `findings` (posture,
+/// most severe first) when given.
+pub fn device_record(d: &Device, fps: &[Fingerprint], findings: Option<Value>) -> Value {
     let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         let id: Identity = identify(d, fps);
         o.insert(
             "identity".into(),
             serde_json::to_value(id).unwrap_or(Value::Null),
+        );
+        o.insert(
+            "findings".into(),
+            findings.unwrap_or_else(|| Value::Array(Vec::new())),
         );
     }
     v

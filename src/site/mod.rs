@@ -10,6 +10,7 @@ mod arp;
 mod beacon;
 mod dhcp;
 mod dns;
+pub mod posture;
 mod recon;
 mod scan;
 pub mod sensor;
@@ -43,6 +44,8 @@ const F_ACKPROBE: u32 = 64;
 const F_LOGIN: u32 = 128;
 /// The flow was picked up mid-stream (its first packet was no SYN).
 const F_MIDSTREAM: u32 = 256;
+/// The flow's client payload was looked at for cleartext logins (posture).
+const F_POSTURE_SEEN: u32 = 512;
 
 /// Dissector events that only say the sensor missed a flow's start (a capture resumed, the
 /// sensor restarted): on a flow picked up mid-stream they are no device's doing.
@@ -206,6 +209,8 @@ pub struct Site<S: AlertSink> {
     learned_addr_ops: FastSet<u64>,
     /// EVE records besides alerts (flows, transactions, anomalies, counters), when asked for.
     pub eve: Option<Box<crate::eve::Recorder>>,
+    /// Weak spots seen on the wire (cleartext credentials, anonymous logins, ...).
+    pub posture: posture::Posture,
     /// The fingerprints that turn devices' facts into identities (shipped, plus a user's).
     pub fingerprints: std::sync::Arc<Vec<crate::identify::fingerprints::Fingerprint>>,
 }
@@ -213,7 +218,7 @@ pub struct Site<S: AlertSink> {
 /// Text in UCS-2 big-endian (BACnet character set 4, which some controllers use for their
 /// names), as a string: every first byte of a pair zero and at least one pair. Else None.
 fn ucs2_or(b: &[u8]) -> Option<String> {
-    if b.len() < 2 || b.len() % 2 != 0 || !b.chunks(2).all(|p| p.first() == Some(&0)) {
+    if b.len() < 2 || !b.len().is_multiple_of(2) || !b.chunks(2).all(|p| p.first() == Some(&0)) {
         return None;
     }
     let units: Vec<u16> = b
@@ -366,6 +371,7 @@ impl<S: AlertSink> Site<S> {
             learned_whois: FastSet::default(),
             learned_addr_ops: FastSet::default(),
             eve: None,
+            posture: posture::Posture::default(),
             fingerprints: std::sync::Arc::new(
                 crate::identify::fingerprints::shipped().unwrap_or_default(),
             ),
@@ -1393,9 +1399,194 @@ impl std::fmt::Display for Detail {
 }
 
 impl<S: AlertSink> Site<S> {
+    /// Device `d`'s record for the API and the inventory files: identity and findings.
+    pub fn device_record(&self, d: DevIdx, dev: &crate::identify::Device) -> serde_json::Value {
+        let f = serde_json::to_value(self.posture.of(d)).ok();
+        crate::identify::export::device_record(dev, &self.fingerprints, f)
+    }
+
     /// Packet time of the latest packet, once there was one.
     pub fn now_ns(&self) -> Option<u64> {
         (self.now > 0).then_some(self.now)
+    }
+
+    /// Posture evidence in a PDU: credentials in clear, anonymous logins, OPC-UA channels
+    /// without security, writes from outside the site.
+    fn posture_pdu(
+        &mut self,
+        ctx: &Ctx,
+        dir: Direction,
+        pdu: &Pdu<'_>,
+        c: Option<DevIdx>,
+        sv: Option<DevIdx>,
+    ) {
+        use posture::{At, Kind, Pending};
+        let at = At {
+            flow_id: ctx.flow_id,
+            frame: ctx.frame,
+            ts_ns: ctx.ts_ns,
+        };
+        let port = ctx.server.1;
+        let to_server = dir == Direction::ToServer;
+        match pdu {
+            Pdu::Mqtt(m) => match (m.packet_type, to_server) {
+                (1, true) => {
+                    if m.password_len.is_some() {
+                        if let Some(d) = c {
+                            let detail =
+                                format!("MQTT CONNECT with a password, not over TLS (port {port})");
+                            self.posture
+                                .note(d, Kind::CleartextCredentials, &detail, at);
+                        }
+                    }
+                    if m.username.is_none() {
+                        self.posture.ask(ctx.flow_id, Pending::MqttAnonymous, at);
+                    }
+                }
+                (2, false) => {
+                    if let Some(asked) = self.posture.answer(ctx.flow_id, Pending::MqttAnonymous) {
+                        if m.return_code.or(m.reason_code) == Some(0) {
+                            if let Some(d) = sv {
+                                let detail = format!("MQTT broker accepted a CONNECT without a user name (port {port})");
+                                self.posture.note(d, Kind::AnonymousLogin, &detail, asked);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            },
+            Pdu::Amqp(a) => {
+                use edgetap_dissectors::amqp::Args;
+                let mech = match &a.args {
+                    Args::Start(s) if to_server => s.mechanism.as_ref().map(|m| m.0),
+                    Args::Sasl(s) if to_server => s.mechanism.as_ref().map(|m| m.0),
+                    _ => None,
+                };
+                if let Some(m) = mech {
+                    if m.eq_ignore_ascii_case(b"PLAIN") || m.eq_ignore_ascii_case(b"AMQPLAIN") {
+                        if let Some(d) = c {
+                            let detail = format!(
+                                "AMQP {} login, not over TLS (port {port})",
+                                String::from_utf8_lossy(m)
+                            );
+                            self.posture
+                                .note(d, Kind::CleartextCredentials, &detail, at);
+                        }
+                    } else if m.eq_ignore_ascii_case(b"ANONYMOUS") {
+                        self.posture.ask(ctx.flow_id, Pending::AmqpAnonymous, at);
+                    }
+                }
+                // The server going on with the connection (tune, open-ok, the 1.0 open) after
+                // an ANONYMOUS login accepted it; a refused one closes instead.
+                let goes_on = !to_server
+                    && (matches!(a.args, Args::Tune(_)) || matches!(a.args, Args::Open10(_)));
+                if goes_on {
+                    if let Some(asked) = self.posture.answer(ctx.flow_id, Pending::AmqpAnonymous) {
+                        if let Some(d) = sv {
+                            let detail =
+                                format!("AMQP broker accepted an ANONYMOUS login (port {port})");
+                            self.posture.note(d, Kind::AnonymousLogin, &detail, asked);
+                        }
+                    }
+                }
+            }
+            Pdu::Opcua(o) => {
+                let m = o.0;
+                let none_policy = m
+                    .security_policy_uri
+                    .as_ref()
+                    .is_some_and(|u| u.0.ends_with(b"#None"));
+                // The server's OPN answer names the policy it accepted; a request for mode None
+                // is the same weakness (one finding: the same detail folds).
+                let insecure = m.message_type == "OPN"
+                    && ((!to_server && none_policy)
+                        || (to_server && m.security_mode == Some("None")));
+                if insecure {
+                    if let Some(d) = sv {
+                        let detail = format!("OPC-UA secure channel without security: SecurityPolicy or MessageSecurityMode None (port {port})");
+                        self.posture.note(d, Kind::InsecurePolicy, &detail, at);
+                    }
+                }
+                if to_server && m.identity_token == Some("anonymous") {
+                    self.posture.ask(ctx.flow_id, Pending::OpcuaAnonymous, at);
+                }
+                let activate_answer =
+                    !to_server && m.service.is_some_and(|s| s.starts_with("ActivateSession"));
+                if activate_answer {
+                    if let Some(asked) = self.posture.answer(ctx.flow_id, Pending::OpcuaAnonymous) {
+                        if m.service_result.is_none_or(|r| r & 0x8000_0000 == 0) {
+                            if let Some(d) = sv {
+                                let detail = format!(
+                                    "OPC-UA server activated an anonymous session (port {port})"
+                                );
+                                self.posture.note(d, Kind::AnonymousLogin, &detail, asked);
+                            }
+                        }
+                    }
+                }
+            }
+            Pdu::Modbus(m) if to_server => {
+                let write = matches!(m.function_code, 5 | 6 | 15 | 16 | 22 | 23)
+                    && m.kind == edgetap_dissectors::modbus::Kind::Request;
+                if write && self.inv.is_external(ctx.client.0) {
+                    if let Some(d) = sv {
+                        let detail = format!(
+                            "Modbus write (function {}) from {} outside the site networks",
+                            m.function_code, ctx.client.0
+                        );
+                        self.posture.note(d, Kind::ExternalWrite, &detail, at);
+                    }
+                }
+            }
+            Pdu::Bacnet(b) if to_server => {
+                let f = b.0;
+                let write = f.apdu_type == Some(0) && matches!(f.service, Some(15 | 16));
+                if write && self.inv.is_external(ctx.client.0) {
+                    if let Some(d) = sv {
+                        let detail = format!(
+                            "BACnet write from {} outside the site networks",
+                            ctx.client.0
+                        );
+                        self.posture.note(d, Kind::ExternalWrite, &detail, at);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Posture evidence in a client's payload with no dissector of ours: FTP and HTTP
+    /// logins, Telnet sessions.
+    fn posture_payload(&mut self, s: &Seen<'_>, fl: &SeenFlow, note: &mut FlowNote) {
+        if note.flags & F_POSTURE_SEEN != 0 || s.payload.is_empty() || fl.proto.is_some() {
+            return;
+        }
+        let what = if fl.server.1 == 23 {
+            Some("Telnet session (logins in clear)")
+        } else {
+            posture::cleartext_login(fl.server.1, s.payload)
+        };
+        let Some(what) = what else {
+            // Only a flow's first few client payloads are looked at.
+            if fl.packets[0] > 8 {
+                note.flags |= F_POSTURE_SEEN;
+            }
+            return;
+        };
+        note.flags |= F_POSTURE_SEEN;
+        let d = self
+            .canon(note.client_dev)
+            .or_else(|| self.inv.at_ip(fl.client.0));
+        if let Some(d) = d {
+            let detail = format!("{what} (port {})", fl.server.1);
+            let at = posture::At {
+                flow_id: fl.id,
+                frame: s.frame,
+                ts_ns: s.ts_ns,
+            };
+            self.posture
+                .note(d, posture::Kind::CleartextCredentials, &detail, at);
+        }
     }
 
     /// The inventory ids of a flow's devices, for EVE records.
@@ -1480,6 +1671,7 @@ impl<S: AlertSink> Output for Site<S> {
         if now.saturating_sub(self.last_silence) >= 10_000_000_000 {
             self.last_silence = now;
             self.silence(now);
+            self.posture.expire(now);
         }
         if let Some(e) = self.eve.as_mut() {
             e.tick(now);
@@ -1521,6 +1713,9 @@ impl<S: AlertSink> Site<S> {
             if let Some(m) = s.macs.0 {
                 self.inv.note_mac(m, s.src);
             }
+        }
+        if s.ip_proto == 6 && to_server && !s.payload.is_empty() {
+            self.posture_payload(s, &fl, note);
         }
         if s.ip_proto == 17 {
             if matches!((s.sport, s.dport), (67, 68) | (68, 67)) {
@@ -1763,6 +1958,7 @@ impl<S: AlertSink> Site<S> {
                 }
             }
         }
+        self.posture_pdu(ctx, dir, pdu, c, sv);
         if dir == Direction::ToServer {
             let learned = self.pdu_ops(ctx, c, sv, pdu);
             let a = self.party(ctx.client.0, Some(ctx.client.1), c);

@@ -1,0 +1,355 @@
+//! Posture findings on real bytes: shared captures and captures of real stacks where MQTT
+//! passwords, AMQP PLAIN and ANONYMOUS logins and OPC-UA's SecurityPolicy None appear must
+//! raise their findings on the right device, with evidence; captures without them raise
+//! none; no password ever reaches an output. And live: the same MQTT login with a password
+//! to a real mosquitto, in clear and over TLS (a CA and server certificate made by the test),
+//! raises the finding only in clear.
+
+#[path = "common/live.rs"]
+mod live;
+
+use live::cargo_bin;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn shared(rel: &str) -> PathBuf {
+    live::repo().join("../shared/pcaps").join(rel)
+}
+
+/// `replay --inventory` of `pcaps`: the devices' records; also returns every output's text.
+fn replay(bin: &Path, dir: &Path, pcaps: &[&Path]) -> (Vec<Value>, String) {
+    let inv = dir.join("inventory.json");
+    let eve = dir.join("records.json");
+    let alerts = dir.join("alerts.json");
+    let _ = std::fs::remove_file(&eve);
+    let out = Command::new(bin)
+        .arg("replay")
+        .arg("--alerts")
+        .arg(&alerts)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--eve-log")
+        .arg(&eve)
+        .args(pcaps)
+        .output()
+        .unwrap_or_else(|e| panic!("edgetap: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&inv).unwrap_or_default();
+    let all = format!(
+        "{text}{}{}",
+        std::fs::read_to_string(&eve).unwrap_or_default(),
+        std::fs::read_to_string(&alerts).unwrap_or_default()
+    );
+    (
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}")),
+        all,
+    )
+}
+
+/// (device id, kind, detail) of every finding.
+fn findings(devs: &[Value]) -> Vec<(String, String, String)> {
+    let mut v = Vec::new();
+    for d in devs {
+        for f in d["findings"].as_array().into_iter().flatten() {
+            assert!(f["flow_id"].as_u64().unwrap_or(0) > 0, "no flow: {f}");
+            assert!(f["frame"].as_u64().unwrap_or(0) > 0, "no frame: {f}");
+            assert!(f["first_ns"].as_u64().unwrap_or(0) > 0, "no time: {f}");
+            v.push((
+                d["id"].as_str().unwrap_or("").to_string(),
+                f["kind"].as_str().unwrap_or("").to_string(),
+                f["detail"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    v
+}
+
+/// The server port a finding of `kind` names (`... (port N)`).
+fn detail_port(got: &[(String, String, String)], kind: &str) -> u16 {
+    got.iter()
+        .filter(|(_, k, _)| k == kind)
+        .find_map(|(_, _, d)| {
+            d.rsplit_once("(port ")
+                .and_then(|(_, p)| p.trim_end_matches(')').parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no {kind} finding naming a port: {got:?}"))
+}
+
+/// The device holding `ip`.
+fn dev_at(devs: &[Value], ip: &str) -> String {
+    devs.iter()
+        .find(|d| {
+            d["ips"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["addr"] == ip))
+        })
+        .and_then(|d| d["id"].as_str())
+        .unwrap_or_else(|| panic!("no device at {ip}"))
+        .to_string()
+}
+
+#[test]
+fn weak_spots_in_real_captures_raise_their_findings() {
+    let bin = cargo_bin("edgetap", "edgetap");
+    let dir = live::temp_dir("posture");
+    // (capture, kind, detail contains, on the client's or the server's device)
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "public/mqtt/sv_mqtt311-sub-userpass.pcap",
+            "cleartext_credentials",
+            "MQTT CONNECT with a password",
+            "client",
+        ),
+        (
+            "peers/amqp/amqp091-rabbitmq-pika.pcap",
+            "cleartext_credentials",
+            "AMQP PLAIN login",
+            "client",
+        ),
+        (
+            "peers/amqp/amqp10-proton-broker.pcap",
+            "anonymous_login",
+            "ANONYMOUS",
+            "server",
+        ),
+        (
+            "peers/opcua/opcua-asyncua.pcap",
+            "insecure_policy",
+            "without security",
+            "server",
+        ),
+        (
+            "peers/opcua/opcua-asyncua.pcap",
+            "anonymous_login",
+            "anonymous session",
+            "server",
+        ),
+        (
+            "public/opcua/icsnpp_open62541_client-server_minimal.pcap",
+            "insecure_policy",
+            "without security",
+            "server",
+        ),
+    ];
+    for (rel, kind, detail, side) in cases {
+        let pcap = shared(rel);
+        let (devs, _) = replay(&bin, &dir, &[&pcap]);
+        // The ends as tshark sees them: the client sends the first data to the server's port
+        // (the protocol's registered one in these captures).
+        let port = detail_port(&findings(&devs), kind);
+        let ends = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(&pcap)
+            .args(["-Y", &format!("tcp.len>0 && tcp.dstport=={port}")])
+            .args(["-T", "fields", "-E", "separator=,"])
+            .args([
+                "-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst",
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("tshark: {e}"));
+        let ends = String::from_utf8_lossy(&ends.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let v: Vec<&str> = ends.split(',').collect();
+        let pick = |i: usize| -> String {
+            let a = v.get(i).copied().unwrap_or("");
+            let b = v.get(i + 1).copied().unwrap_or("");
+            if a.is_empty() { b } else { a }.to_string()
+        };
+        let (c, s) = (pick(0), pick(2));
+        let (c, s) = (c.as_str(), s.as_str());
+        assert!(
+            !c.is_empty() && !s.is_empty(),
+            "{rel}: no data to port {port} ({ends:?})"
+        );
+        let want = dev_at(&devs, if *side == "client" { c } else { s });
+        let got = findings(&devs);
+        assert!(
+            got.iter()
+                .any(|(d, k, t)| d == &want && k == kind && t.contains(detail)),
+            "{rel}: no {kind} ({detail}) on {want}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn no_password_reaches_any_output() {
+    let bin = cargo_bin("edgetap", "edgetap");
+    let dir = live::temp_dir("posture-secret");
+    for rel in [
+        "public/mqtt/sv_mqtt311-sub-userpass.pcap",
+        "public/mqtt/sv_mqtt5-pub-userpass.pcap",
+    ] {
+        let pcap = shared(rel);
+        let pw = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(&pcap)
+            .args(["-Y", "mqtt.passwd", "-T", "fields", "-e", "mqtt.passwd"])
+            .output()
+            .unwrap_or_else(|e| panic!("tshark: {e}"));
+        let pw = String::from_utf8_lossy(&pw.stdout).trim().to_string();
+        assert!(pw.len() >= 3, "{rel}: tshark shows no password");
+        let (devs, all) = replay(&bin, &dir, &[&pcap]);
+        assert!(!findings(&devs).is_empty(), "{rel}: no finding");
+        // As a value anywhere (`"pass"`), or inside one when it is long enough to be unique.
+        assert!(
+            !all.contains(&format!("\"{pw}\"")) && (pw.len() < 8 || !all.contains(&pw)),
+            "{rel}: the password {pw:?} is in an output"
+        );
+    }
+}
+
+#[test]
+fn captures_without_weak_spots_raise_none() {
+    let bin = cargo_bin("edgetap", "edgetap");
+    let dir = live::temp_dir("posture-none");
+    for rel in [
+        "peers/modbus/modbus-tokio-modbus.pcap",
+        "peers/bacnet/bacnet-bacpypes3.pcap",
+        "public/modbus/iti_modbus_test.pcap",
+    ] {
+        let (devs, _) = replay(&bin, &dir, &[&shared(rel)]);
+        assert_eq!(findings(&devs), Vec::new(), "{rel}");
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn mqtt_password_in_clear_is_a_finding_and_over_tls_is_not() {
+    live::require_root();
+    let mosquitto = live::require_cmd("mosquitto", "apt-get install mosquitto");
+    let publ = live::require_cmd("mosquitto_pub", "apt-get install mosquitto-clients");
+    let openssl = live::require_cmd("openssl", "apt-get install openssl");
+    let tcpdump = live::require_cmd("tcpdump", "apt-get install tcpdump");
+    let bin = cargo_bin("edgetap", "edgetap");
+    let dir = live::temp_dir("posture-tls");
+    // A test CA and a server certificate for 127.0.0.1.
+    let f = |n: &str| dir.join(n);
+    run(Command::new(&openssl)
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=edgetap-test-ca", "-keyout"])
+        .arg(f("ca.key"))
+        .arg("-out")
+        .arg(f("ca.crt")));
+    run(Command::new(&openssl)
+        .args([
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+        ])
+        .arg(f("server.key"))
+        .arg("-out")
+        .arg(f("server.csr")));
+    std::fs::write(f("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap_or_default();
+    run(Command::new(&openssl)
+        .args(["x509", "-req", "-days", "1", "-in"])
+        .arg(f("server.csr"))
+        .arg("-CA")
+        .arg(f("ca.crt"))
+        .arg("-CAkey")
+        .arg(f("ca.key"))
+        .args(["-CAcreateserial", "-extfile"])
+        .arg(f("san.ext"))
+        .arg("-out")
+        .arg(f("server.crt")));
+    for n in ["ca.crt", "server.crt", "server.key"] {
+        run(Command::new("chmod").arg("644").arg(f(n)));
+    }
+    let plain = live::free_tcp_port();
+    let tls = live::free_tcp_port();
+    let conf = f("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "allow_anonymous true\nlistener {plain} 127.0.0.1\nlistener {tls} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\n",
+            f("ca.crt").display(),
+            f("server.crt").display(),
+            f("server.key").display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let _broker = live::Guard::new(
+        Command::new(&mosquitto)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("mosquitto: {e}")),
+    );
+    for p in [plain, tls] {
+        live::wait_listen(p, live::Transport::Tcp, Duration::from_secs(10));
+    }
+    let pcap = f("mqtt.pcap");
+    let mut dump = live::Guard::new(
+        Command::new(&tcpdump)
+            .args(["-i", "lo", "-U", "-w"])
+            .arg(&pcap)
+            .arg(format!("tcp port {plain} or tcp port {tls}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("tcpdump: {e}")),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let publish = |port: u16, tls_args: &[&str]| {
+        run(Command::new(&publ)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-u",
+                "plc-writer",
+                "-P",
+                "s3cret-pw",
+                "-t",
+                "t/x",
+                "-m",
+                "1",
+            ])
+            .args(tls_args));
+    };
+    publish(plain, &[]);
+    let ca = f("ca.crt").display().to_string();
+    publish(tls, &["--cafile", &ca]);
+    std::thread::sleep(Duration::from_secs(1));
+    live::signal(dump.child().id(), "INT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dump.child().try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (devs, all) = replay(&bin, &dir, &[&pcap]);
+    assert!(!all.contains("s3cret-pw"), "the password is in an output");
+    let got = findings(&devs);
+    let in_clear = format!("(port {plain})");
+    let over_tls = format!("(port {tls})");
+    assert!(
+        got.iter()
+            .any(|(_, k, d)| k == "cleartext_credentials" && d.contains(&in_clear)),
+        "no finding for the login in clear: {got:?}"
+    );
+    assert!(
+        !got.iter().any(|(_, _, d)| d.contains(&over_tls)),
+        "a finding for the login over TLS: {got:?}"
+    );
+}
