@@ -3,6 +3,7 @@
 //! [`reassembly`] → [`dispatch`] → dissectors → [`output`]; [`pipeline`] joins them.
 #![forbid(unsafe_code)]
 
+pub mod advisories;
 pub mod api;
 pub mod appliance;
 pub mod capture;

@@ -32,6 +32,24 @@ dissects Modbus/TCP, BACnet/IP, MQTT, AMQP and OPC-UA binary. Logs go to stderr 
 EDGETAP_LOG=debug for more); results go to stdout.";
 
 #[derive(Subcommand)]
+enum AdvisoriesCmd {
+    /// Read every CSAF 2.0 file under DIR into the state directory (an advisory imported again
+    /// replaces its earlier copy). Files that are not valid CSAF are named on stderr and exit
+    /// status 2 says some were rejected; the valid ones are kept.
+    Import {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        #[arg(long, value_name = "DIR", default_value = "edgetap-state")]
+        state: PathBuf,
+    },
+    /// The advisories a state directory holds: id, CVEs, highest CVSS, title.
+    List {
+        #[arg(long, value_name = "DIR", default_value = "edgetap-state")]
+        state: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Dissect capture files: one JSON line per application PDU, or counts only.
     ///
@@ -97,6 +115,9 @@ enum Command {
         graph: Option<PathBuf>,
         #[command(flatten)]
         eve_log: edgetap::eve::settings::EveLogSettings,
+        /// A folder of CSAF 2.0 advisories to match devices against (kept in --state too).
+        #[arg(long, value_name = "DIR")]
+        advisories: Option<PathBuf>,
         /// Captures to protect (pcap or pcapng).
         #[arg(required = true, value_name = "PCAP")]
         pcaps: Vec<PathBuf>,
@@ -180,6 +201,13 @@ enum Command {
         duration: Option<String>,
         #[command(flatten)]
         eve_log: edgetap::eve::settings::EveLogSettings,
+    },
+    /// Published advisories (CISA's ICS advisories in CSAF 2.0): `import` reads a folder of
+    /// them into a state directory, where `run`, `replay --state` and `serve` match every
+    /// device's vendor, product, model and firmware against them.
+    Advisories {
+        #[command(subcommand)]
+        what: AdvisoriesCmd,
     },
     /// The HTTP API over a state directory that no other process holds.
     Serve {
@@ -268,6 +296,7 @@ fn main() -> ExitCode {
             inventory,
             graph,
             eve_log,
+            advisories,
             pcaps,
         } => match (
             edgetap::detect::rules::parse_duration(&window),
@@ -295,6 +324,7 @@ fn main() -> ExitCode {
                     inventory,
                     graph,
                     eve_log,
+                    advisories,
                 })
                 .map(|_| ())
             }
@@ -352,6 +382,7 @@ fn main() -> ExitCode {
                 eve_log,
             },
         ),
+        Command::Advisories { what } => advisories(what),
         Command::Serve {
             state,
             listen,
@@ -486,6 +517,54 @@ fn dissect(format: Format, max_flows: usize, pcaps: &[PathBuf]) -> anyhow::Resul
     }
     summary(&stats, started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn advisories(what: AdvisoriesCmd) -> anyhow::Result<()> {
+    use edgetap::store::{Store, StoreOptions};
+    match what {
+        AdvisoriesCmd::Import { dir, state } => {
+            if !dir.is_dir() {
+                anyhow::bail!("{}: not a folder", dir.display());
+            }
+            let (advs, errors) = edgetap::advisories::import_dir(&dir);
+            let store = Store::open(&state, StoreOptions::default())?;
+            edgetap::advisories::state::save(&store, &advs)?;
+            let cves: usize = advs.iter().map(|a| a.cves().len()).sum();
+            let products: usize = advs.iter().map(|a| a.products.len()).sum();
+            eprintln!(
+                "edgetap advisories: imported {} advisories ({products} products, {cves} CVEs) from {} into {}",
+                advs.len(),
+                dir.display(),
+                state.display()
+            );
+            for e in &errors {
+                eprintln!("edgetap advisories: rejected {e}");
+            }
+            if !errors.is_empty() {
+                anyhow::bail!(
+                    "{} file(s) rejected (the others were imported)",
+                    errors.len()
+                );
+            }
+            if advs.is_empty() {
+                anyhow::bail!("{}: no CSAF advisory found", dir.display());
+            }
+            Ok(())
+        }
+        AdvisoriesCmd::List { state } => {
+            let store = Store::open(&state, StoreOptions::default())?;
+            for a in edgetap::advisories::state::load(&store)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    a.id,
+                    a.cves().join(","),
+                    a.max_cvss().map_or(String::new(), |c| format!("{c:.1}")),
+                    a.title
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 /// A line on stderr every few seconds of a long replay (the clock is read every 65,536 packets).

@@ -100,6 +100,8 @@ pub struct ReplayOpts {
     pub graph: Option<PathBuf>,
     /// EVE records besides alerts.
     pub eve_log: crate::eve::settings::EveLogSettings,
+    /// CSAF advisories to match devices against (also kept in `--state`).
+    pub advisories: Option<PathBuf>,
 }
 
 /// Alerts as EVE lines to a writer, counted by category.
@@ -251,6 +253,25 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
     for k in &knowns {
         site.inv.add_known(k);
     }
+    let mut advs = match &store {
+        Some(s) => crate::advisories::state::load(s)?,
+        None => Vec::new(),
+    };
+    if let Some(dir) = &opts.advisories {
+        let (new, errors) = crate::advisories::import_dir(dir);
+        for e in &errors {
+            tracing::warn!("advisory not read: {e}");
+        }
+        if new.is_empty() {
+            anyhow::bail!("--advisories {}: no CSAF advisory read", dir.display());
+        }
+        if let Some(s) = &store {
+            crate::advisories::state::save(s, &new)?;
+        }
+        advs.retain(|a| !new.iter().any(|n| n.id == a.id));
+        advs.extend(new);
+    }
+    site.advisories = Arc::new(advs);
     let reload = Arc::new(AtomicBool::new(false));
     let _ = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload));
     let mut limits = Limits::default();

@@ -102,6 +102,10 @@ pub fn csv(records: &[Value]) -> String {
             .filter(|a| id[*a]["conflict"].as_bool() == Some(true))
             .collect();
         let count = |k: &str| r[k].as_array().map_or(0, Vec::len).to_string();
+        let advisories: Vec<&str> = r["advisories"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|m| m["advisory_id"].as_str()).collect())
+            .unwrap_or_default();
         let row = [
             r["id"].as_str().unwrap_or("").to_string(),
             r["name"].as_str().unwrap_or("").to_string(),
@@ -122,7 +126,7 @@ pub fn csv(records: &[Value]) -> String {
             list(r, "roles", ""),
             r["internal"].as_bool().unwrap_or(false).to_string(),
             r["known"].as_bool().unwrap_or(false).to_string(),
-            count("advisories"),
+            advisories.join(" "),
             count("findings"),
             crate::output::Rfc3339(r["last_ns"].as_u64().unwrap_or(0)).to_string(),
         ];

@@ -213,6 +213,8 @@ pub struct Site<S: AlertSink> {
     pub posture: posture::Posture,
     /// The fingerprints that turn devices' facts into identities (shipped, plus a user's).
     pub fingerprints: std::sync::Arc<Vec<crate::identify::fingerprints::Fingerprint>>,
+    /// Published advisories (CSAF) that devices are matched against.
+    pub advisories: std::sync::Arc<Vec<crate::advisories::Advisory>>,
 }
 
 /// Text in UCS-2 big-endian (BACnet character set 4, which some controllers use for their
@@ -375,6 +377,7 @@ impl<S: AlertSink> Site<S> {
             fingerprints: std::sync::Arc::new(
                 crate::identify::fingerprints::shipped().unwrap_or_default(),
             ),
+            advisories: std::sync::Arc::new(Vec::new()),
             cfg,
         }
     }
@@ -1402,7 +1405,35 @@ impl<S: AlertSink> Site<S> {
     /// Device `d`'s record for the API and the inventory files: identity and findings.
     pub fn device_record(&self, d: DevIdx, dev: &crate::identify::Device) -> serde_json::Value {
         let f = serde_json::to_value(self.posture.of(d)).ok();
-        crate::identify::export::device_record(dev, &self.fingerprints, f)
+        let mut v = crate::identify::export::device_record(dev, &self.fingerprints, f);
+        // Advisories are matched on the identity just derived: whenever either changes, the
+        // next record shows the new matches.
+        let m = self.advisory_matches(&v);
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "advisories".into(),
+                serde_json::to_value(m).unwrap_or_default(),
+            );
+        }
+        v
+    }
+
+    /// The advisories that apply to a device record's identity.
+    fn advisory_matches(&self, rec: &serde_json::Value) -> Vec<crate::advisories::Match> {
+        if self.advisories.is_empty() {
+            return Vec::new();
+        }
+        let attr = |a: &str| rec["identity"][a]["value"].as_str().map(str::to_string);
+        let id = crate::advisories::DeviceIdentity {
+            vendor: attr("vendor"),
+            product: attr("product"),
+            model: attr("model"),
+            firmware: attr("firmware").or_else(|| attr("software")),
+        };
+        if id.vendor.is_none() || (id.product.is_none() && id.model.is_none()) {
+            return Vec::new();
+        }
+        crate::advisories::match_device(&self.advisories, &id)
     }
 
     /// Packet time of the latest packet, once there was one.
