@@ -67,6 +67,9 @@ pub struct RunConfig {
     pub max_devices: Option<usize>,
     /// Stop after this long (tests).
     pub duration: Option<String>,
+    /// A folder of CSAF 2.0 advisories, read at start and on SIGHUP into the state directory;
+    /// devices are matched against everything the state holds.
+    pub advisories: Option<PathBuf>,
     /// EVE records besides alerts (`[eve_log]`: path, split, types, mode, sample,
     /// flow_interval, stats_interval, rotate_size, rotate_age, max_total).
     #[serde(default)]
@@ -110,7 +113,8 @@ impl RunConfig {
             gap_limit,
             max_flows,
             max_devices,
-            duration
+            duration,
+            advisories
         );
         if !cli.interfaces.is_empty() {
             self.interfaces = cli.interfaces;
@@ -378,6 +382,28 @@ fn publish(
     }
 }
 
+/// The advisories of the state directory, after importing `dir`'s (files that are not CSAF
+/// are logged and skipped).
+fn read_advisories(store: &Store, dir: Option<&Path>) -> Vec<crate::advisories::Advisory> {
+    if let Some(d) = dir {
+        let (advs, errors) = crate::advisories::import_dir(d);
+        for e in &errors {
+            tracing::warn!("advisory not read: {e}");
+        }
+        match crate::advisories::state::save(store, &advs) {
+            Ok(()) => tracing::info!("{} advisories read from {}", advs.len(), d.display()),
+            Err(e) => tracing::error!("advisories not kept: {e:#}"),
+        }
+    }
+    match crate::advisories::state::load(store) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!("advisories unreadable: {e:#}");
+            Vec::new()
+        }
+    }
+}
+
 /// Wall time in ns since the epoch (live packet time is wall time).
 fn wall_ns() -> u64 {
     std::time::SystemTime::now()
@@ -499,6 +525,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         rules,
         sink,
     );
+    site.advisories = std::sync::Arc::new(read_advisories(&store, cfg.advisories.as_deref()));
     if let Some(mut c) = eve_log {
         // Input i of the capture is interface i.
         c.ifaces = cfg.interfaces.clone();
@@ -610,6 +637,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         reload: Arc::clone(&reload),
         cfg_path: cfg_path.map(Path::to_path_buf),
         rules_dir: cfg.rules.clone(),
+        advisories_dir: cfg.advisories.clone(),
         cli_known: cli_known.clone(),
         cli_site_networks: cli_site_networks.clone(),
         store: Arc::clone(&store),
@@ -701,6 +729,7 @@ struct Housekeeper {
     reload: Arc<AtomicBool>,
     cfg_path: Option<PathBuf>,
     rules_dir: Option<PathBuf>,
+    advisories_dir: Option<PathBuf>,
     /// Known-device files and site networks given on the command line (kept over reloads).
     cli_known: Vec<PathBuf>,
     cli_site_networks: Vec<String>,
@@ -826,6 +855,14 @@ impl Housekeeper {
             .as_ref()
             .and_then(|c| c.rules.clone())
             .or_else(|| self.rules_dir.clone());
+        let adv_dir = file
+            .as_ref()
+            .and_then(|c| c.advisories.clone())
+            .or_else(|| self.advisories_dir.clone());
+        if adv_dir.is_some() {
+            p.out.advisories =
+                std::sync::Arc::new(read_advisories(&self.store, adv_dir.as_deref()));
+        }
         match load_rules(dir.as_deref()) {
             Ok(r) => {
                 tracing::info!("SIGHUP: {} rules loaded", r.len());

@@ -199,6 +199,9 @@ enum Command {
         /// Stop after this long (e.g. 60s).
         #[arg(long)]
         duration: Option<String>,
+        /// A folder of CSAF 2.0 advisories to read into the state (at start and on SIGHUP).
+        #[arg(long, value_name = "DIR")]
+        advisories: Option<PathBuf>,
         #[command(flatten)]
         eve_log: edgetap::eve::settings::EveLogSettings,
     },
@@ -353,6 +356,7 @@ fn main() -> ExitCode {
             max_flows,
             max_devices,
             duration,
+            advisories,
             eve_log,
         } => edgetap::appliance::run(
             config.as_deref(),
@@ -379,6 +383,7 @@ fn main() -> ExitCode {
                 max_flows,
                 max_devices,
                 duration,
+                advisories,
                 eve_log,
             },
         ),

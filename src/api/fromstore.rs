@@ -24,6 +24,7 @@ pub fn snapshot_from_store(store: &Store) -> anyhow::Result<Snapshot> {
     if let Some(l) = load_learned(store)? {
         site.restore(l);
     }
+    site.advisories = std::sync::Arc::new(crate::advisories::state::load(store)?);
     let mut devices: Vec<Value> = site
         .inv
         .live()
