@@ -353,3 +353,62 @@ fn mqtt_password_in_clear_is_a_finding_and_over_tls_is_not() {
         "a finding for the login over TLS: {got:?}"
     );
 }
+
+/// TLS on the wire (the project's recorded hellos, `pcaps/fingerprint/tls-hellos.pcap`): a
+/// server that negotiated TLS 1.0 or 1.1 gets a `weak_tls` finding for each, as many as
+/// tshark shows such ServerHellos; clients' JA4 and SNI become facts of their devices.
+#[test]
+fn old_tls_negotiated_is_a_finding_and_hellos_become_facts() {
+    let bin = cargo_bin("edgetap", "edgetap");
+    let dir = live::temp_dir("posture-tlsv");
+    let pcap = live::repo().join("pcaps/fingerprint/tls-hellos.pcap");
+    let (devs, _) = replay(&bin, &dir, &[&pcap]);
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&pcap)
+        .args([
+            "-Y",
+            "tls.handshake.type==2 && !tls.handshake.extensions.supported_version",
+        ])
+        .args(["-T", "fields", "-e", "tls.handshake.version"])
+        .output()
+        .unwrap_or_else(|e| panic!("tshark: {e}"));
+    let old: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|v| matches!(v.trim(), "0x0301" | "0x0302" | "0x0300"))
+        .map(|v| match v.trim() {
+            "0x0301" => "TLS 1.0".to_string(),
+            "0x0302" => "TLS 1.1".to_string(),
+            _ => "SSL 3.0".to_string(),
+        })
+        .collect();
+    assert!(!old.is_empty(), "tshark shows no old TLS negotiated");
+    let got: std::collections::BTreeSet<String> = findings(&devs)
+        .into_iter()
+        .filter(|(_, k, _)| k == "weak_tls")
+        .map(|(_, _, d)| d.split(" negotiated").next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(got, old);
+    let facts: Vec<(String, String)> = devs
+        .iter()
+        .flat_map(|d| d["facts"].as_array().cloned().unwrap_or_default())
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap_or("").to_string(),
+                f["value"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        facts
+            .iter()
+            .any(|(k, v)| k == "tls_ja4" && v.starts_with("t13d")),
+        "{facts:?}"
+    );
+    assert!(
+        facts
+            .iter()
+            .any(|(k, v)| k == "tls_sni" && v.ends_with(".example.test")),
+        "{facts:?}"
+    );
+}

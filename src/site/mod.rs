@@ -46,6 +46,9 @@ const F_LOGIN: u32 = 128;
 const F_MIDSTREAM: u32 = 256;
 /// The flow's client payload was looked at for cleartext logins (posture).
 const F_POSTURE_SEEN: u32 = 512;
+/// The flow's first client / server payload was looked at for a TLS hello.
+const F_TLS_C: u32 = 1024;
+const F_TLS_S: u32 = 2048;
 
 /// Dissector events that only say the sensor missed a flow's start (a capture resumed, the
 /// sensor restarted): on a flow picked up mid-stream they are no device's doing.
@@ -1586,6 +1589,59 @@ impl<S: AlertSink> Site<S> {
         }
     }
 
+    /// A TLS hello at the start of a flow's stream: the client's JA4 and SNI become facts of
+    /// its device; a server that negotiates SSL 3, TLS 1.0 or 1.1 gets a `weak_tls` finding.
+    /// Only each direction's first payload is looked at (a hello split across segments is
+    /// not reassembled here).
+    fn tls_hello(&mut self, s: &Seen<'_>, fl: &SeenFlow, note: &mut FlowNote, to_server: bool) {
+        use edgetap_dissectors::fingerprint::tls;
+        let bit = if to_server { F_TLS_C } else { F_TLS_S };
+        if note.flags & bit != 0 {
+            return;
+        }
+        note.flags |= bit;
+        let flow = (fl.id, s.frame);
+        if to_server {
+            let Ok(h) = tls::client_hello(s.payload, &mut []) else {
+                return;
+            };
+            let Some(d) = self
+                .canon(note.client_dev)
+                .or_else(|| self.inv.at_ip(fl.client.0))
+            else {
+                return;
+            };
+            if let Some(j) = h.ja4() {
+                self.inv.fact(d, "tls_ja4", j.as_str(), s.ts_ns, flow);
+            }
+            if let Some(n) = h.sni.and_then(|b| std::str::from_utf8(b).ok()) {
+                self.inv.fact(d, "tls_sni", n, s.ts_ns, flow);
+            }
+        } else {
+            let Ok(h) = tls::server_hello(s.payload, &mut []) else {
+                return;
+            };
+            let v = h.version();
+            if !tls::is_deprecated(v) {
+                return;
+            }
+            let Some(d) = self
+                .canon(note.server_dev)
+                .or_else(|| self.inv.at_ip(fl.server.0))
+            else {
+                return;
+            };
+            let name = tls::version_name(v).unwrap_or("an old TLS version");
+            let detail = format!("{name} negotiated (port {})", fl.server.1);
+            let at = posture::At {
+                flow_id: fl.id,
+                frame: s.frame,
+                ts_ns: s.ts_ns,
+            };
+            self.posture.note(d, posture::Kind::WeakTls, &detail, at);
+        }
+    }
+
     /// Posture evidence in a client's payload with no dissector of ours: FTP and HTTP
     /// logins, Telnet sessions.
     fn posture_payload(&mut self, s: &Seen<'_>, fl: &SeenFlow, note: &mut FlowNote) {
@@ -1747,6 +1803,9 @@ impl<S: AlertSink> Site<S> {
         }
         if s.ip_proto == 6 && to_server && !s.payload.is_empty() {
             self.posture_payload(s, &fl, note);
+        }
+        if s.ip_proto == 6 && !s.payload.is_empty() && fl.proto.is_none() {
+            self.tls_hello(s, &fl, note, to_server);
         }
         if s.ip_proto == 17 {
             if matches!((s.sport, s.dport), (67, 68) | (68, 67)) {
