@@ -50,11 +50,10 @@ pub fn community_id_seeded(
     dport: u16,
 ) -> String {
     let (sa, sp, da, dp) = ordered(proto, src, sport, dst, dport);
-    let (sa, da) = (octets(sa), octets(da));
     let mut h = Sha1::new();
     h.update(seed.to_be_bytes());
-    h.update(&sa);
-    h.update(&da);
+    h.update(octets(&sa).bytes());
+    h.update(octets(&da).bytes());
     h.update([proto, 0]);
     if matches!(proto, 1 | 6 | 17 | 58 | 132) {
         h.update(sp.to_be_bytes());
@@ -86,7 +85,8 @@ pub fn ordered(
         }
         sport = u16::from(ty);
     }
-    let (a, b) = (octets(src), octets(dst));
+    let (a, b) = (octets(&src), octets(&dst));
+    let (a, b) = (a.bytes(), b.bytes());
     if one_way || a < b || (a == b && sport < dport) {
         (src, sport, dst, dport)
     } else {
@@ -94,11 +94,26 @@ pub fn ordered(
     }
 }
 
-/// Network-order address bytes: 4 for IPv4, 16 for IPv6 (as the spec hashes them).
-fn octets(ip: IpAddr) -> Vec<u8> {
+/// Network-order address bytes: 4 for IPv4, 16 for IPv6 (as the spec hashes them), on the
+/// stack (`ordered` runs for every ICMP packet when flow records are on).
+struct Octets([u8; 16], usize);
+
+impl Octets {
+    fn bytes(&self) -> &[u8] {
+        self.0.get(..self.1).unwrap_or_default()
+    }
+}
+
+fn octets(ip: &IpAddr) -> Octets {
     match ip {
-        IpAddr::V4(v) => v.octets().to_vec(),
-        IpAddr::V6(v) => v.octets().to_vec(),
+        IpAddr::V4(v) => {
+            let mut b = [0u8; 16];
+            for (d, s) in b.iter_mut().zip(v.octets()) {
+                *d = s;
+            }
+            Octets(b, 4)
+        }
+        IpAddr::V6(v) => Octets(v.octets(), 16),
     }
 }
 

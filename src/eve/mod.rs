@@ -244,7 +244,6 @@ struct IcmpFlow {
     id: u64,
     first_ns: u64,
     last_ns: u64,
-    frame: u64,
     source: usize,
     src: IpAddr,
     dst: IpAddr,
@@ -829,7 +828,6 @@ impl Recorder {
                 id,
                 first_ns: s.ts_ns,
                 last_ns: s.ts_ns,
-                frame: s.frame,
                 source: s.source,
                 src: s.src,
                 dst: s.dst,
@@ -860,7 +858,6 @@ impl Recorder {
             "new"
         };
         let body = flow_body(f.packets, f.bytes, (f.first_ns, f.last_ns), state, reason);
-        let _ = f.frame;
         self.emit_raw(EventType::Flow, &h, &body, None);
     }
 

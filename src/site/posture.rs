@@ -184,11 +184,6 @@ impl Posture {
         v
     }
 
-    /// Every (device, finding).
-    pub fn all(&self) -> impl Iterator<Item = (DevIdx, &Finding)> {
-        self.findings.iter().map(|((d, _, _), f)| (*d, f))
-    }
-
     /// Open findings by kind.
     pub fn counts(&self) -> Vec<(&'static str, u64)> {
         Kind::ALL
