@@ -70,6 +70,8 @@ pub struct RunConfig {
     /// A folder of CSAF 2.0 advisories, read at start and on SIGHUP into the state directory;
     /// devices are matched against everything the state holds.
     pub advisories: Option<PathBuf>,
+    /// A folder of the user's own fingerprints, read beside the shipped ones (and on SIGHUP).
+    pub fingerprints: Option<PathBuf>,
     /// EVE records besides alerts (`[eve_log]`: path, split, types, mode, sample,
     /// flow_interval, stats_interval, rotate_size, rotate_age, max_total).
     #[serde(default)]
@@ -114,7 +116,8 @@ impl RunConfig {
             max_flows,
             max_devices,
             duration,
-            advisories
+            advisories,
+            fingerprints
         );
         if !cli.interfaces.is_empty() {
             self.interfaces = cli.interfaces;
@@ -436,6 +439,8 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         None => 300_000_000_000,
     };
     let eve_log = cfg.eve_log.config()?;
+    let fps = crate::identify::fingerprints::load(cfg.fingerprints.as_deref())
+        .map_err(|e| anyhow::anyhow!("bad fingerprints:\n  {}", e.join("\n  ")))?;
     let gap_limit_ns = match &cfg.gap_limit {
         Some(w) => crate::detect::rules::parse_duration(w)
             .ok_or_else(|| anyhow::anyhow!("gap_limit `{w}`: expected a duration such as 60s"))?,
@@ -526,6 +531,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         sink,
     );
     site.advisories = std::sync::Arc::new(read_advisories(&store, cfg.advisories.as_deref()));
+    site.fingerprints = std::sync::Arc::new(fps);
     if let Some(mut c) = eve_log {
         // Input i of the capture is interface i.
         c.ifaces = cfg.interfaces.clone();
@@ -638,6 +644,7 @@ pub fn run(cfg_path: Option<&Path>, cli: RunConfig) -> anyhow::Result<()> {
         cfg_path: cfg_path.map(Path::to_path_buf),
         rules_dir: cfg.rules.clone(),
         advisories_dir: cfg.advisories.clone(),
+        fingerprints_dir: cfg.fingerprints.clone(),
         cli_known: cli_known.clone(),
         cli_site_networks: cli_site_networks.clone(),
         store: Arc::clone(&store),
@@ -730,6 +737,7 @@ struct Housekeeper {
     cfg_path: Option<PathBuf>,
     rules_dir: Option<PathBuf>,
     advisories_dir: Option<PathBuf>,
+    fingerprints_dir: Option<PathBuf>,
     /// Known-device files and site networks given on the command line (kept over reloads).
     cli_known: Vec<PathBuf>,
     cli_site_networks: Vec<String>,
@@ -862,6 +870,17 @@ impl Housekeeper {
         if adv_dir.is_some() {
             p.out.advisories =
                 std::sync::Arc::new(read_advisories(&self.store, adv_dir.as_deref()));
+        }
+        let fp_dir = file
+            .as_ref()
+            .and_then(|c| c.fingerprints.clone())
+            .or_else(|| self.fingerprints_dir.clone());
+        match crate::identify::fingerprints::load(fp_dir.as_deref()) {
+            Ok(f) => p.out.fingerprints = std::sync::Arc::new(f),
+            Err(e) => tracing::error!(
+                "SIGHUP: fingerprints not reloaded, keeping the old ones:\n  {}",
+                e.join("\n  ")
+            ),
         }
         match load_rules(dir.as_deref()) {
             Ok(r) => {

@@ -118,6 +118,10 @@ enum Command {
         /// A folder of CSAF 2.0 advisories to match devices against (kept in --state too).
         #[arg(long, value_name = "DIR")]
         advisories: Option<PathBuf>,
+        /// A folder of your own fingerprints (*.toml, see rules/fingerprints/README.md), read
+        /// beside the shipped ones.
+        #[arg(long, value_name = "DIR")]
+        fingerprints: Option<PathBuf>,
         /// Captures to protect (pcap or pcapng).
         #[arg(required = true, value_name = "PCAP")]
         pcaps: Vec<PathBuf>,
@@ -202,6 +206,9 @@ enum Command {
         /// A folder of CSAF 2.0 advisories to read into the state (at start and on SIGHUP).
         #[arg(long, value_name = "DIR")]
         advisories: Option<PathBuf>,
+        /// A folder of your own fingerprints, read beside the shipped ones (and on SIGHUP).
+        #[arg(long, value_name = "DIR")]
+        fingerprints: Option<PathBuf>,
         #[command(flatten)]
         eve_log: edgetap::eve::settings::EveLogSettings,
     },
@@ -300,6 +307,7 @@ fn main() -> ExitCode {
             graph,
             eve_log,
             advisories,
+            fingerprints,
             pcaps,
         } => match (
             edgetap::detect::rules::parse_duration(&window),
@@ -328,6 +336,7 @@ fn main() -> ExitCode {
                     graph,
                     eve_log,
                     advisories,
+                    fingerprints,
                 })
                 .map(|_| ())
             }
@@ -357,6 +366,7 @@ fn main() -> ExitCode {
             max_devices,
             duration,
             advisories,
+            fingerprints,
             eve_log,
         } => edgetap::appliance::run(
             config.as_deref(),
@@ -384,6 +394,7 @@ fn main() -> ExitCode {
                 max_devices,
                 duration,
                 advisories,
+                fingerprints,
                 eve_log,
             },
         ),

@@ -102,6 +102,8 @@ pub struct ReplayOpts {
     pub eve_log: crate::eve::settings::EveLogSettings,
     /// CSAF advisories to match devices against (also kept in `--state`).
     pub advisories: Option<PathBuf>,
+    /// A folder of the user's own fingerprints, read beside the shipped ones.
+    pub fingerprints: Option<PathBuf>,
 }
 
 /// Alerts as EVE lines to a writer, counted by category.
@@ -228,7 +230,10 @@ pub fn replay(opts: &ReplayOpts) -> anyhow::Result<BTreeMap<&'static str, u64>> 
         store: store.clone(),
     };
     let eve_cfg = opts.eve_log.config()?;
+    let fps = crate::identify::fingerprints::load(opts.fingerprints.as_deref())
+        .map_err(|e| anyhow::anyhow!("bad fingerprints:\n  {}", e.join("\n  ")))?;
     let mut site = Site::new(cfg, rules, sink);
+    site.fingerprints = Arc::new(fps);
     if let Some(mut c) = eve_cfg {
         // A replay may wait for the disk: every record is written.
         c.lossless = true;

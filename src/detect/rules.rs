@@ -632,10 +632,15 @@ fn convert(text: &str, file: &str, line: usize, r: RawRule) -> Result<Rule, Stri
     })
 }
 
-/// Load every `*.toml` file of a folder, in name order. All errors are returned together.
-pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Vec<String>> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| vec![format!("rules folder {}: {e}", dir.display())])?;
+/// Every `*.toml` file of a folder (`what` names it in errors), in name order, each read by
+/// `parse(text, file name)`. All errors are returned together; an empty folder is one.
+pub fn load_toml_dir<T>(
+    dir: &Path,
+    what: &str,
+    parse: impl Fn(&str, &str) -> Result<Vec<T>, Vec<String>>,
+) -> Result<Vec<T>, Vec<String>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| vec![format!("{what} folder {}: {e}", dir.display())])?;
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -644,22 +649,33 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Vec<String>> {
     files.sort();
     if files.is_empty() {
         return Err(vec![format!(
-            "rules folder {}: no *.toml files",
+            "{what} folder {}: no *.toml files",
             dir.display()
         )]);
     }
-    let mut rules: Vec<Rule> = Vec::new();
+    let mut out = Vec::new();
     let mut errors = Vec::new();
     for f in files {
         let name = f.display().to_string();
         match std::fs::read_to_string(&f) {
             Ok(text) => match parse(&text, &name) {
-                Ok(r) => rules.extend(r),
+                Ok(r) => out.extend(r),
                 Err(e) => errors.extend(e),
             },
             Err(e) => errors.push(format!("{name}: {e}")),
         }
     }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Load every `*.toml` file of a folder, in name order. All errors are returned together.
+pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Vec<String>> {
+    let rules = load_toml_dir(dir, "rules", parse)?;
+    let mut errors = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for r in &rules {
         if let Some((f, l)) = seen.insert(r.sid, (r.file.clone(), r.line)) {

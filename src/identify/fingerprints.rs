@@ -322,31 +322,14 @@ pub fn shipped() -> Result<Vec<Fingerprint>, Vec<String>> {
 /// The shipped fingerprints plus every `*.toml` of `dir` (a user's own).
 pub fn load(dir: Option<&Path>) -> Result<Vec<Fingerprint>, Vec<String>> {
     let mut all = shipped()?;
-    let Some(dir) = dir else { return Ok(all) };
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| vec![format!("fingerprints folder {}: {e}", dir.display())])?;
-    let mut files: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    let mut errors = Vec::new();
-    for f in files {
-        let name = f.display().to_string();
-        match std::fs::read_to_string(&f) {
-            Ok(text) => match parse(&text, &name) {
-                Ok(r) => all.extend(r),
-                Err(e) => errors.extend(e),
-            },
-            Err(e) => errors.push(format!("{name}: {e}")),
-        }
+    if let Some(dir) = dir {
+        all.extend(crate::detect::rules::load_toml_dir(
+            dir,
+            "fingerprints",
+            parse,
+        )?);
     }
-    if errors.is_empty() {
-        Ok(all)
-    } else {
-        Err(errors)
-    }
+    Ok(all)
 }
 
 impl Test {
