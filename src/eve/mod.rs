@@ -557,16 +557,21 @@ impl Recorder {
             ip_proto: if pdu.proto() == Proto::Bacnet { 17 } else { 6 },
             app_proto: pdu.proto().name(),
         };
-        let Some(body) = message_body(pdu) else {
-            return;
-        };
+        if let Pdu::Mqtt(m) = pdu {
+            if !records::mqtt_logged(m) {
+                return;
+            }
+        }
         let mut pairing = pair_of(pdu, dir);
         if let (Pdu::Mqtt(m), Mode::Changes) = (pdu, self.cfg.mode) {
             // A topic published to for the first time (per broker) is news; the same topic
             // again is not.
             if let (3, Some(t)) = (m.packet_type, &m.topic) {
-                let srv = ctx.server.0.to_string();
-                let k = crate::identify::stable_hash(&[b"mqtt-topic", srv.as_bytes(), t.0]);
+                let srv = match ctx.server.0 {
+                    IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
+                    IpAddr::V6(v) => v.octets(),
+                };
+                let k = crate::identify::stable_hash(&[b"mqtt-topic", &srv, t.0]);
                 if self.first_time(k) {
                     pairing = match pairing {
                         Pairing::Opens(k, _) => Pairing::Opens(k, true),
@@ -576,8 +581,12 @@ impl Recorder {
                 }
             }
         }
+        // Serialised only once it is known to be written or kept waiting.
         match pairing {
             Pairing::Opens(key, changes) => {
+                let Some(body) = message_body(pdu) else {
+                    return;
+                };
                 let w = Waiting {
                     head_ts: ctx.ts_ns,
                     frame: ctx.frame,
@@ -615,26 +624,32 @@ impl Recorder {
             Pairing::Answers(key, changes) => match self.waiting.remove(&(ctx.flow_id, key)) {
                 Some(mut w) if w.dir != dir => {
                     w.changes |= changes;
-                    self.log_waiting(base, w, Some((answer_name(pdu), body)));
+                    let answer = message_body(pdu).map(|b| (answer_name(pdu), b));
+                    self.log_waiting(base, w, answer);
                 }
                 other => {
                     if let Some(w) = other {
                         self.log_waiting(base, w, None);
                     }
-                    if self.keep(changes) {
-                        let b = wrap(&[(single_name(pdu, dir), &body)]);
-                        let h = base.head(ctx.ts_ns, Some(ctx.frame), devs);
-                        self.emit_raw(t, &h, &b, None);
-                    }
+                    let h = base.head(ctx.ts_ns, Some(ctx.frame), devs);
+                    self.alone(t, &h, dir, pdu, changes);
                 }
             },
             Pairing::Alone(changes) => {
-                if self.keep(changes) {
-                    let b = wrap(&[(single_name(pdu, dir), &body)]);
-                    let h = base.head(ctx.ts_ns, Some(ctx.frame), devs);
-                    self.emit_raw(t, &h, &b, None);
-                }
+                let h = base.head(ctx.ts_ns, Some(ctx.frame), devs);
+                self.alone(t, &h, dir, pdu, changes);
             }
+        }
+    }
+
+    /// A message logged as a transaction of its own (serialised only when it is kept).
+    fn alone(&mut self, t: EventType, h: &Head<'_>, dir: Direction, pdu: &Pdu<'_>, changes: bool) {
+        if !self.keep(changes) {
+            return;
+        }
+        if let Some(body) = message_body(pdu) {
+            let b = wrap(&[(single_name(pdu, dir), &body)]);
+            self.emit_raw(t, h, &b, None);
         }
     }
 
