@@ -149,9 +149,10 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.count(), 2);
         assert_eq!(a.percentile(100.0), Some(1e9));
-        assert_eq!(
-            a.percentile(50.0),
-            Some(10.0f64.max(upper(bucket(10.0)).min(1e9)))
-        );
+        // The bucket bound may be folded at compile time in release builds and computed at run
+        // time in the sketch: equal to the last bits or two.
+        let want = 10.0f64.max(upper(bucket(10.0)).min(1e9));
+        let got = a.percentile(50.0).unwrap_or(f64::NAN);
+        assert!((got - want).abs() <= want * 1e-12, "{got} vs {want}");
     }
 }
