@@ -56,6 +56,8 @@ pub struct Seen<'a> {
     pub wire_len: u32,
     /// Transport payload (TCP or UDP) as captured; for ICMP, what follows its 8-byte header.
     pub payload: &'a [u8],
+    /// The packet from its IP header on (empty after IP reassembly).
+    pub ip: &'a [u8],
     pub tcp: Option<TcpFlags>,
     /// ICMP (or ICMPv6) type and code.
     pub icmp: Option<(u8, u8)>,
@@ -299,6 +301,7 @@ impl<O: Output> Pipeline<O> {
         if let L4::Fragment(f) = d.l4 {
             if let Some((proto, whole)) = self.defrag.add(pkt.ts_ns, &f) {
                 let d2 = Decoded {
+                    ip: &[],
                     l4: decode::transport_of(proto, &whole),
                     ..*d
                 };
@@ -339,6 +342,7 @@ impl<O: Output> Pipeline<O> {
                     macs: info.macs,
                     wire_len: info.wire_len,
                     payload,
+                    ip: d.ip,
                     tcp: None,
                     icmp: Some((icmp_type, code)),
                     flow: None,
@@ -415,6 +419,7 @@ impl<O: Output> Pipeline<O> {
             macs: info.macs,
             wire_len: info.wire_len,
             payload,
+            ip: d.ip,
             tcp,
             icmp: None,
             flow: Some(SeenFlow {

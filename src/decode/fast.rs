@@ -126,6 +126,7 @@ fn network(ether_type: u16, data: &[u8]) -> Option<Decoded<'_>> {
         dst_mac: None,
         src,
         dst,
+        ip: data,
         l4,
     })
 }

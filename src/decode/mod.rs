@@ -66,6 +66,9 @@ pub struct Decoded<'a> {
     pub dst_mac: Option<[u8; 6]>,
     pub src: IpAddr,
     pub dst: IpAddr,
+    /// The packet from its IP header on, as captured (passive TCP/IP fingerprints read the
+    /// IP and TCP headers of SYNs from it); empty for a datagram reassembled from fragments.
+    pub ip: &'a [u8],
     pub l4: L4<'a>,
 }
 
@@ -186,7 +189,7 @@ pub fn decode_etherparse(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Ski
         LinkType::ETHERNET => {
             if let Ok(s) = &SlicedPacket::from_ethernet(data) {
                 if usable(s) {
-                    return from_strict(s);
+                    return from_strict(s).map(|d| to_end(data, d));
                 }
             }
         }
@@ -194,7 +197,7 @@ pub fn decode_etherparse(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Ski
             let (proto, rest) = cooked(link, data)?;
             if let Ok(s) = &SlicedPacket::from_ether_type(proto, rest) {
                 if usable(s) {
-                    return from_strict(s);
+                    return from_strict(s).map(|d| to_end(data, d));
                 }
             }
         }
@@ -217,7 +220,15 @@ pub fn decode_etherparse(link: LinkType, data: &[u8]) -> Result<Decoded<'_>, Ski
         }
         _ => return Err(Skip::UnknownLink),
     };
-    from_lax(&sliced)
+    from_lax(&sliced).map(|d| to_end(data, d))
+}
+
+/// etherparse's IP header lies inside `data`: its address there is where the packet's IP
+/// part starts.
+fn to_end<'a>(data: &'a [u8], (mut d, ip_at): (Decoded<'a>, usize)) -> Decoded<'a> {
+    let off = ip_at.wrapping_sub(data.as_ptr() as usize);
+    d.ip = data.get(off..).unwrap_or(&[]);
+    d
 }
 
 /// Linux cooked capture: the EtherType and what follows the header. v1 has a 16-byte header
@@ -238,7 +249,8 @@ fn cooked(link: LinkType, data: &[u8]) -> Result<(EtherType, &[u8]), Skip> {
 /// not).
 macro_rules! from_sliced {
     ($name:ident, $pkt:ident, $net:ident) => {
-        fn $name<'a>(s: &$pkt<'a>) -> Result<Decoded<'a>, Skip> {
+        /// The decoded packet and the address of its IP header's first byte.
+        fn $name<'a>(s: &$pkt<'a>) -> Result<(Decoded<'a>, usize), Skip> {
             let (src_mac, dst_mac) = match &s.link {
                 Some(LinkSlice::Ethernet2(e)) => (Some(e.source()), Some(e.destination())),
                 _ => (None, None),
@@ -251,9 +263,11 @@ macro_rules! from_sliced {
                 }
                 None => 0,
             };
+            let ip_at: usize;
             let (src, dst, ip_number) = match &s.net {
                 Some($net::Ipv4(ip)) => {
                     let h = ip.header();
+                    ip_at = h.slice().as_ptr() as usize;
                     let (src, dst) = (
                         IpAddr::V4(h.source_addr()),
                         IpAddr::V4(h.destination_addr()),
@@ -269,19 +283,22 @@ macro_rules! from_sliced {
                             more: h.more_fragments(),
                             data: pl.payload,
                         };
-                        return Ok(Decoded {
+                        let d = Decoded {
                             vlan,
                             src_mac,
                             dst_mac,
                             src,
                             dst,
+                            ip: &[],
                             l4: L4::Fragment(info),
-                        });
+                        };
+                        return Ok((d, ip_at));
                     }
                     (src, dst, pl.ip_number)
                 }
                 Some($net::Ipv6(ip)) => {
                     let h = ip.header();
+                    ip_at = h.slice().as_ptr() as usize;
                     (
                         IpAddr::V6(h.source_addr()),
                         IpAddr::V6(h.destination_addr()),
@@ -295,14 +312,16 @@ macro_rules! from_sliced {
                 // A fragmented IPv6 payload or a transport header that did not parse.
                 None => L4::Other(ip_number.0),
             };
-            Ok(Decoded {
+            let d = Decoded {
                 vlan,
                 src_mac,
                 dst_mac,
                 src,
                 dst,
+                ip: &[],
                 l4,
-            })
+            };
+            Ok((d, ip_at))
         }
     };
 }

@@ -61,6 +61,8 @@ pub enum Test {
     Prefix(String),
     /// Present with another value.
     Not(String),
+    /// A `tcp_syn`/`tcp_synack` signature matching one of these p0f-style patterns.
+    P0f(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +115,7 @@ struct RawCond {
     prefix: Option<String>,
     not: Option<String>,
     absent: Option<bool>,
+    p0f: Option<Vec<String>>,
 }
 
 fn line_of(text: &str, at: usize) -> usize {
@@ -176,6 +179,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Fingerprint>, Vec<String>> {
                 c.prefix.is_some(),
                 c.not.is_some(),
                 c.absent == Some(true),
+                c.p0f.is_some(),
             ];
             if tests.iter().filter(|&&t| t).count() > 1 {
                 errors.push(at(format!(
@@ -199,6 +203,25 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Fingerprint>, Vec<String>> {
                 Test::Prefix(low(v))
             } else if let Some(v) = &c.not {
                 Test::Not(low(v))
+            } else if let Some(v) = &c.p0f {
+                if !matches!(c.fact.as_str(), "tcp_syn" | "tcp_synack") {
+                    errors.push(at(format!(
+                        "`p0f` applies to tcp_syn and tcp_synack, not {:?}",
+                        c.fact
+                    )));
+                    continue;
+                }
+                if v.is_empty() {
+                    errors.push(at("`p0f` is empty".into()));
+                    continue;
+                }
+                if let Some(bad) = v.iter().find(|p| !p0f_pattern_ok(p)) {
+                    errors.push(at(format!(
+                        "p0f signature {bad:?} is not ver:ittl:olen:mss:wsize,scale:olayout:quirks:pclass"
+                    )));
+                    continue;
+                }
+                Test::P0f(v.iter().map(low).collect())
             } else if c.absent == Some(true) {
                 Test::Absent
             } else {
@@ -343,13 +366,129 @@ impl Test {
             Test::Contains(x) => v.contains(x.as_str()),
             Test::Prefix(x) => v.starts_with(x.as_str()),
             Test::Not(x) => v != x,
+            Test::P0f(xs) => xs.iter().any(|x| p0f_matches(x, v)),
         }
     }
+}
+
+/// A p0f 3 signature pattern's shape: eight `:`-separated fields, the fifth `wsize,scale`.
+fn p0f_pattern_ok(p: &str) -> bool {
+    let f: Vec<&str> = p.split(':').collect();
+    f.len() == 8 && f.get(4).is_some_and(|w| w.split(',').count() == 2)
+}
+
+/// Whether an observed signature (`ver:ttl+dist:olen:mss:wsize,scale:olayout:quirks:pclass`,
+/// as `tcp_syn` facts are written) matches a p0f 3 pattern (`ver:ittl:olen:mss:wsize,scale:
+/// olayout:quirks:pclass`, `*` for any field that allows it, `%N` for a window that is a
+/// multiple of N). The initial TTL compared is the observed TTL plus the hops guessed.
+pub fn p0f_matches(pattern: &str, observed: &str) -> bool {
+    let mut p = pattern.split(':');
+    let mut o = observed.split(':');
+    let mut next = || Some((p.next()?, o.next()?));
+    let any_or = |p: &str, o: &str| p == "*" || p == o;
+    let Some((pv, ov)) = next() else { return false };
+    let Some((pt, ot)) = next() else { return false };
+    let Some((pl, ol)) = next() else { return false };
+    let Some((pm, om)) = next() else { return false };
+    let Some((pw, ow)) = next() else { return false };
+    let Some((pa, oa)) = next() else { return false };
+    let Some((pq, oq)) = next() else { return false };
+    let Some((pc, oc)) = next() else { return false };
+    let ttl = || -> Option<u16> {
+        let (t, d) = ot.split_once('+')?;
+        let d = if d == "?" { 0 } else { d.parse::<u16>().ok()? };
+        Some(t.parse::<u16>().ok()? + d)
+    };
+    let ttl_ok = pt == "*"
+        || pt
+            .parse::<u16>()
+            .ok()
+            .is_some_and(|want| ttl() == Some(want));
+    let (Some((pws, psc)), Some((ows, osc))) = (pw.split_once(','), ow.split_once(',')) else {
+        return false;
+    };
+    let win_ok = match pws.strip_prefix('%') {
+        Some(n) => {
+            let raw = match ows.strip_prefix("mss*") {
+                Some(k) => k
+                    .parse::<u32>()
+                    .ok()
+                    .zip(om.parse::<u32>().ok())
+                    .map(|(k, m)| k * m),
+                None => ows.parse::<u32>().ok(),
+            };
+            matches!((raw, n.parse::<u32>()), (Some(r), Ok(n)) if n > 0 && r % n == 0)
+        }
+        None => any_or(pws, ows),
+    };
+    any_or(pv, ov)
+        && ttl_ok
+        && any_or(pl, ol)
+        && any_or(pm, om)
+        && win_ok
+        && any_or(psc, osc)
+        && pa == oa
+        && pq == oq
+        && any_or(pc, oc)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn p0f_patterns_match_as_p0f_does() {
+        // iti_ModbusTCP.pcap's Windows 7 SYN and p0f 3.09b's "Windows 7 or 8" signature.
+        let win7 = "4:128+0:0:1460:8192,0:mss,nop,nop,sok:df,id+:0";
+        assert!(p0f_matches(
+            "*:128:0:*:8192,0:mss,nop,nop,sok:df,id+:0",
+            win7
+        ));
+        assert!(p0f_matches(
+            "4:128:0:1460:%4096,*:mss,nop,nop,sok:df,id+:*",
+            win7
+        ));
+        // Another initial TTL, window, option order or quirk does not match.
+        assert!(!p0f_matches(
+            "*:64:0:*:8192,0:mss,nop,nop,sok:df,id+:0",
+            win7
+        ));
+        assert!(!p0f_matches(
+            "*:128:0:*:16384,0:mss,nop,nop,sok:df,id+:0",
+            win7
+        ));
+        assert!(!p0f_matches(
+            "*:128:0:*:8192,0:mss,sok,nop,nop:df,id+:0",
+            win7
+        ));
+        assert!(!p0f_matches("*:128:0:*:8192,0:mss,nop,nop,sok:df:0", win7));
+        // Hops are added back: a TTL of 61 three hops away started at 64.
+        let linux = "4:61+3:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0";
+        assert!(p0f_matches(
+            "*:64:0:*:mss*44,7:mss,sok,ts,nop,ws:df,id+:0",
+            linux
+        ));
+        assert!(p0f_matches(
+            "*:64:0:*:%1460,*:mss,sok,ts,nop,ws:df,id+:0",
+            linux
+        ));
+        assert!(!p0f_matches(
+            "*:64:0:*:mss*20,10:mss,sok,ts,nop,ws:df,id+:0",
+            linux
+        ));
+        // Garbage on either side matches nothing.
+        assert!(!p0f_matches("*:64", linux));
+        assert!(!p0f_matches(
+            "*:64:0:*:mss*44,7:mss,sok,ts,nop,ws:df,id+:0",
+            "4:x"
+        ));
+        assert!(p0f_pattern_ok(
+            "*:64:0:*:mss*44,7:mss,sok,ts,nop,ws:df,id+:0"
+        ));
+        assert!(!p0f_pattern_ok(
+            "*:64:0:*:mss*44:mss,sok,ts,nop,ws:df,id+:0"
+        ));
+    }
 
     #[test]
     fn shipped_fingerprints_load() {

@@ -69,6 +69,8 @@ const MIN_WINDOWS: u64 = 3;
 const MAX_CONTACTED: usize = 100_000;
 const MAX_OPEN_PORTS: usize = 32;
 const MAX_DHCP_PENDING: usize = 1024;
+/// SYN signatures waiting for their sender to be proven a device.
+const MAX_SYN_PENDING: usize = 4096;
 /// (client, server, transport, port) address edges remembered while learning.
 pub const MAX_ADDR_EDGES: usize = 200_000;
 /// A stable hash of an address and a port, for distinct counts and items.
@@ -128,6 +130,10 @@ pub struct SiteStats {
     /// Learned edges recognised by address (an end became a device only later).
     #[serde(default)]
     pub addr_edges_matched: u64,
+    /// SYN signatures forgotten before their sender was proven (a table full of spoofed
+    /// sources is started over).
+    #[serde(default)]
+    pub syn_signatures_dropped: u64,
 }
 
 /// What the baseline-free watchers hold and dropped, for the API and `/metrics`.
@@ -197,7 +203,12 @@ pub struct Site<S: AlertSink> {
     learned_services: FastSet<(DevIdx, u16)>,
     profile_base: FastMap<u64, DevBaseline>,
     contacted: FastSet<(DevIdx, IpAddr)>,
-    dhcp_pending: FastMap<[u8; 6], (Option<String>, Option<String>)>,
+    /// A DHCP client's hostname, vendor class and parameter request list (options 12, 60 and
+    /// 55), kept from its DISCOVER/REQUEST until the server's ACK binds it to an address.
+    dhcp_pending: FastMap<[u8; 6], [Option<String>; 3]>,
+    /// p0f signatures of SYNs whose sender is not yet a device (a SYN proves nothing), by
+    /// address: given to the device when one is proven at that address.
+    syn_pending: FastMap<IpAddr, edgetap_dissectors::fingerprint::tcp::Signature>,
     now: u64,
     last_silence: u64,
     pub sensor: sensor::Sensor,
@@ -364,6 +375,7 @@ impl<S: AlertSink> Site<S> {
             profile_base: FastMap::default(),
             contacted: FastSet::default(),
             dhcp_pending: FastMap::default(),
+            syn_pending: FastMap::default(),
             now: 0,
             last_silence: 0,
             sensor: sensor::Sensor::new(cfg.gap_limit_ns),
@@ -828,7 +840,14 @@ impl<S: AlertSink> Site<S> {
         match m.message_type {
             Some(1) | Some(3) | Some(8) => {
                 if let Some(mac) = m.chaddr {
-                    let entry = (text(m.hostname), text(m.vendor_class));
+                    let prl = s
+                        .payload
+                        .get(240..)
+                        .filter(|_| m.cookie)
+                        .map(edgetap_dissectors::fingerprint::dhcp::dhcp_options)
+                        .and_then(|o| o.parameter_request_list.map(|_| o.prl().to_string()))
+                        .filter(|p| !p.is_empty());
+                    let entry = [text(m.hostname), text(m.vendor_class), prl];
                     if self.dhcp_pending.len() < MAX_DHCP_PENDING
                         || self.dhcp_pending.contains_key(&mac)
                     {
@@ -846,7 +865,7 @@ impl<S: AlertSink> Site<S> {
                     return;
                 };
                 self.inv.bind_ip(d, yi, s.ts_ns);
-                let (host, vendor) = self.dhcp_pending.remove(&mac).unwrap_or((None, None));
+                let [host, vendor, prl] = self.dhcp_pending.remove(&mac).unwrap_or_default();
                 let host = host.or_else(|| text(m.hostname));
                 let fl = (s.flow.map_or(0, |f| f.id), s.frame);
                 if let Some(h) = host {
@@ -854,6 +873,9 @@ impl<S: AlertSink> Site<S> {
                 }
                 if let Some(v) = vendor.or_else(|| text(m.vendor_class)) {
                     self.inv.fact(d, "dhcp_vendor_class", &v, s.ts_ns, fl);
+                }
+                if let Some(p) = prl {
+                    self.inv.fact(d, "dhcp_params", &p, s.ts_ns, fl);
                 }
                 self.sync_dev();
             }
@@ -1444,6 +1466,50 @@ impl<S: AlertSink> Site<S> {
         (self.now > 0).then_some(self.now)
     }
 
+    /// A client publishing in the Sparkplug B topic namespace
+    /// (`spBv1.0/GROUP/TYPE/EDGE_NODE[/DEVICE]`, `spBv1.0/STATE/HOST`; a CONNECT's will topic
+    /// counts too, as edge nodes will their NDEATH):
+    /// an edge node publishes births, deaths and data; a host application its STATE and the
+    /// commands (NCMD, DCMD).
+    fn sparkplug(&mut self, ctx: &Ctx, d: DevIdx, topic: &str) {
+        let flow = (ctx.flow_id, ctx.frame);
+        let ts = ctx.ts_ns;
+        let (ns, rest) = topic.split_once('/').unwrap_or((topic, ""));
+        // Sparkplug 2.2's host topic `STATE/HOST` is too common a name to claim anything on.
+        if ns != "spBv1.0" {
+            return;
+        }
+        let mut parts = rest.split('/');
+        let (Some(group), Some(kind)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        if group == "STATE" {
+            if !kind.is_empty() {
+                self.inv
+                    .fact(d, "mqtt_sparkplug", "host_application", ts, flow);
+                self.inv.fact(d, "mqtt_sparkplug_host", kind, ts, flow);
+            }
+            return;
+        }
+        let Some(node) = parts.next().filter(|n| !n.is_empty()) else {
+            return;
+        };
+        let device = parts.next().filter(|n| !n.is_empty());
+        let role = match kind {
+            "NBIRTH" | "NDEATH" | "NDATA" | "DBIRTH" | "DDEATH" | "DDATA" => "edge_node",
+            "NCMD" | "DCMD" => "host_application",
+            _ => return,
+        };
+        self.inv.fact(d, "mqtt_sparkplug", role, ts, flow);
+        self.inv.fact(d, "mqtt_sparkplug_group", group, ts, flow);
+        if role == "edge_node" {
+            self.inv.fact(d, "mqtt_sparkplug_edge_node", node, ts, flow);
+            if let Some(dev) = device {
+                self.inv.fact(d, "mqtt_sparkplug_device", dev, ts, flow);
+            }
+        }
+    }
+
     /// Posture evidence in a PDU: credentials in clear, anonymous logins, OPC-UA channels
     /// without security, writes from outside the site.
     fn posture_pdu(
@@ -1639,6 +1705,37 @@ impl<S: AlertSink> Site<S> {
                 ts_ns: s.ts_ns,
             };
             self.posture.note(d, posture::Kind::WeakTls, &detail, at);
+        }
+    }
+
+    /// The p0f signature of a flow's SYN (`tcp_syn`, about the client) or SYN+ACK
+    /// (`tcp_synack`, about the server). A SYN's sender is not a device until it sends again
+    /// after the answer, so its signature waits (bounded, by address) until one is proven.
+    fn tcp_signature(&mut self, s: &Seen<'_>, fl: &SeenFlow, dev: Option<DevIdx>, syn_ack: bool) {
+        use edgetap_dissectors::fingerprint::tcp;
+        let Some((ip, hdr)) = tcp::IpFacts::parse(s.ip) else {
+            return;
+        };
+        let Ok(fp) = tcp::fingerprint(hdr, &ip) else {
+            return;
+        };
+        let sig = fp.signature(None);
+        let flow = (fl.id, s.frame);
+        let key = if syn_ack { "tcp_synack" } else { "tcp_syn" };
+        let dev = dev.or_else(|| self.inv.at_ip(s.src));
+        match dev {
+            Some(d) => self.inv.fact(d, key, sig.as_str(), s.ts_ns, flow),
+            None if !syn_ack => {
+                if self.syn_pending.len() >= MAX_SYN_PENDING
+                    && !self.syn_pending.contains_key(&s.src)
+                {
+                    // A flood of spoofed sources: start over rather than keep the flood.
+                    self.stats.syn_signatures_dropped += self.syn_pending.len() as u64;
+                    self.syn_pending.clear();
+                }
+                self.syn_pending.insert(s.src, sig);
+            }
+            None => {}
         }
     }
 
@@ -1915,6 +2012,7 @@ impl<S: AlertSink> Site<S> {
             }
             if f.syn && !f.ack && to_server {
                 if fl.packets[0] == 1 {
+                    self.tcp_signature(s, &fl, c, false);
                     self.new_connection(s, &fl, note, c, sv);
                 } else if fl.packets[1] == 0 && note.flags & F_FAILED == 0 {
                     note.flags |= F_FAILED;
@@ -1923,6 +2021,9 @@ impl<S: AlertSink> Site<S> {
                     self.failed(s, a, t, "syn unanswered");
                 }
             } else if f.syn && f.ack && !to_server {
+                if note.flags & F_SYNACK == 0 {
+                    self.tcp_signature(s, &fl, sv, true);
+                }
                 note.flags |= F_SYNACK;
                 if let Some(st) = sv.and_then(|d| self.dev.get_mut(d as usize)) {
                     if !st.open_ports.contains(&s.sport) && st.open_ports.len() < MAX_OPEN_PORTS {
@@ -1961,6 +2062,10 @@ impl<S: AlertSink> Site<S> {
                         if let Some(d) = d {
                             note.client_dev = d + 1;
                             self.sync_dev();
+                            if let Some(sig) = self.syn_pending.remove(&ip) {
+                                let flow = (fl.id, s.frame);
+                                self.inv.fact(d, "tcp_syn", sig.as_str(), s.ts_ns, flow);
+                            }
                         }
                         d
                     }
@@ -2049,6 +2154,16 @@ impl<S: AlertSink> Site<S> {
             }
         }
         self.posture_pdu(ctx, dir, pdu, c, sv);
+        if let (Pdu::Mqtt(m), Direction::ToServer, Some(d)) = (pdu, dir, c) {
+            let topic = match m.packet_type {
+                3 => m.topic.as_ref(),
+                1 => m.will_topic.as_ref(),
+                _ => None,
+            };
+            if let Some(t) = topic.and_then(|t| t.as_str()) {
+                self.sparkplug(ctx, d, t);
+            }
+        }
         if dir == Direction::ToServer {
             let learned = self.pdu_ops(ctx, c, sv, pdu);
             let a = self.party(ctx.client.0, Some(ctx.client.1), c);

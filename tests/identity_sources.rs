@@ -1,0 +1,156 @@
+//! Identity sources read off real bytes by the whole binary (`replay --inventory`): passive
+//! TCP/IP signatures of SYNs and SYN+ACKs, DHCP's parameter request list, and the Sparkplug B
+//! topic namespace; and the fingerprints that turn them into claims.
+
+#[path = "common/live.rs"]
+mod live;
+
+use live::cargo_bin;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// Replay one capture and return its inventory's devices.
+fn inventory(pcap: &Path, tag: &str) -> Vec<Value> {
+    let dir = live::temp_dir(tag);
+    let inv = dir.join("inventory.json");
+    let out = Command::new(cargo_bin("edgetap", "edgetap"))
+        .arg("replay")
+        .arg("--alerts")
+        .arg(dir.join("alerts.json"))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg(pcap)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&inv).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn at_ip<'a>(devs: &'a [Value], ip: &str) -> &'a Value {
+    devs.iter()
+        .find(|d| {
+            d["ips"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["addr"] == ip))
+        })
+        .unwrap_or_else(|| panic!("no device at {ip}: {devs:?}"))
+}
+
+fn facts<'a>(d: &'a Value, key: &str) -> Vec<&'a str> {
+    d["facts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|f| f["key"] == key)
+                .filter_map(|f| f["value"].as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn shared(p: &str) -> std::path::PathBuf {
+    live::repo().join("../shared/pcaps").join(p)
+}
+
+/// iti_ModbusTCP.pcap: a Windows 7 HMI (141.81.0.10) opens Modbus connections to PLCs. The
+/// signatures are what p0f 3.09b prints for these frames (the dissector's unit test has the
+/// same bytes); the Windows fingerprint names the OS at confidence 2, and the PLC's tiny stack
+/// (one option, no window scaling) claims no OS.
+#[test]
+fn syn_and_syn_ack_signatures_of_a_windows_hmi_and_a_plc() {
+    let devs = inventory(&shared("public/modbus/iti_ModbusTCP.pcap"), "id-syn");
+    let hmi = at_ip(&devs, "141.81.0.10");
+    assert_eq!(
+        facts(hmi, "tcp_syn"),
+        ["4:128+0:0:1460:8192,0:mss,nop,nop,sok:df,id+:0"]
+    );
+    assert_eq!(hmi["identity"]["os"]["value"], "Windows");
+    assert_eq!(hmi["identity"]["os"]["confidence"], 2);
+    let plc = at_ip(&devs, "141.81.0.46");
+    assert_eq!(facts(plc, "tcp_synack"), ["4:64+0:0:1460:8192,0:mss::0"]);
+    assert!(plc["identity"]["os"].is_null(), "{}", plc["identity"]);
+    // A SYN says nothing of the server, a SYN+ACK nothing of the client.
+    assert!(facts(hmi, "tcp_synack").is_empty());
+    assert!(facts(plc, "tcp_syn").is_empty());
+}
+
+/// tobie_dhcp_rogue_server.pcapng: the client PC6 asks for options 1,3,6,15 (tshark:
+/// `dhcp.option.request_list_item`) and is given 10.2.1.103 by the ACK; its hostname and
+/// parameter list land on the device at that address. The list matches no shipped
+/// fingerprint, so no OS is claimed from it.
+#[test]
+fn dhcp_parameter_request_list_lands_on_the_acked_device() {
+    let devs = inventory(
+        &shared("public/attacks/tobie_dhcp_rogue_server.pcapng"),
+        "id-dhcp",
+    );
+    let pc = at_ip(&devs, "10.2.1.103");
+    assert_eq!(facts(pc, "dhcp_params"), ["1,3,6,15"]);
+    assert_eq!(facts(pc, "dhcp_hostname"), ["PC6"]);
+    assert!(pc["identity"]["os"].is_null(), "{}", pc["identity"]);
+    // The servers asked nothing.
+    assert!(facts(at_ip(&devs, "10.2.1.11"), "dhcp_params").is_empty());
+}
+
+/// pcaps/mqtt/sparkplug-mosquitto.pcap (scripts/record-sparkplug.sh): an edge node publishes
+/// NBIRTH/DBIRTH/DDATA for group Plant1 with its NDEATH as will; a host application publishes
+/// its STATE and an NCMD. Each is told apart by what it publishes.
+#[test]
+fn sparkplug_edge_node_and_host_application() {
+    let devs = inventory(
+        &live::repo().join("pcaps/mqtt/sparkplug-mosquitto.pcap"),
+        "id-spb",
+    );
+    let edge = at_ip(&devs, "127.0.0.2");
+    assert_eq!(facts(edge, "mqtt_sparkplug"), ["edge_node"]);
+    assert_eq!(facts(edge, "mqtt_sparkplug_group"), ["Plant1"]);
+    assert_eq!(facts(edge, "mqtt_sparkplug_edge_node"), ["edge-gw-01"]);
+    assert_eq!(facts(edge, "mqtt_sparkplug_device"), ["pump-3"]);
+    assert_eq!(edge["identity"]["device_type"]["value"], "gateway");
+    assert_eq!(
+        edge["identity"]["software"]["value"],
+        "Sparkplug B edge node edge-gw-01"
+    );
+    let host = at_ip(&devs, "127.0.0.3");
+    assert_eq!(facts(host, "mqtt_sparkplug"), ["host_application"]);
+    assert_eq!(facts(host, "mqtt_sparkplug_host"), ["scada-host"]);
+    assert!(facts(host, "mqtt_sparkplug_edge_node").is_empty());
+    assert_eq!(host["identity"]["device_type"]["value"], "server");
+    // Recorded on Linux: both clients' SYNs carry Linux's option order at TTL 64.
+    for d in [edge, host] {
+        assert_eq!(d["identity"]["os"]["value"], "Linux", "{}", d["identity"]);
+    }
+    // The broker is a broker, not a Sparkplug party.
+    let broker = at_ip(&devs, "127.0.0.1");
+    assert!(facts(broker, "mqtt_sparkplug").is_empty());
+    assert_eq!(broker["identity"]["device_type"]["value"], "broker");
+}
+
+/// A fingerprint file whose p0f pattern is malformed is refused with file:line.
+#[test]
+fn a_bad_p0f_pattern_is_refused_with_its_line() {
+    let dir = live::temp_dir("id-p0f-bad");
+    let fps = dir.join("fp");
+    std::fs::create_dir_all(&fps).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        fps.join("mine.toml"),
+        "# ours\n\n[[fingerprint]]\nname = \"x\"\nwhen = [{ fact = \"tcp_syn\", p0f = [\"*:64:0:*:8192:mss\"] }]\nos = \"y\"\nconfidence = 2\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(cargo_bin("edgetap", "edgetap"))
+        .arg("replay")
+        .arg("--fingerprints")
+        .arg(&fps)
+        .arg(shared("public/modbus/iti_ModbusTCP.pcap"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("mine.toml:3") && err.contains("p0f"), "{err}");
+}
