@@ -369,6 +369,7 @@ fn publish(
             "cleared": site.posture.stats.cleared,
             "dropped": site.posture.stats.dropped,
         },
+        "advisories": crate::advisories::summary(&devices, site.advisories.len()),
     });
     Snapshot {
         mode: if site.learning {

@@ -12,6 +12,9 @@ use edgetap::advisories::{
 #[path = "common/live.rs"]
 mod live;
 
+#[path = "common/api.rs"]
+mod apihelp;
+
 use live::cargo_bin;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -1118,6 +1121,36 @@ fn binary_imports_lists_and_matches_the_scenario() {
             .any(|l| l.contains("BMX P34 2020") && l.contains("ICSA-23-227-01")),
         "{text}"
     );
+    // serve over that state: /metrics counts what the device records show.
+    let affected = devs
+        .iter()
+        .filter(|d| d["advisories"].as_array().is_some_and(|a| !a.is_empty()))
+        .count();
+    let mut by_conf = [0usize; 5];
+    for d in &devs {
+        for (_, c) in ids(d) {
+            by_conf[(c.clamp(1, 5) - 1) as usize] += 1;
+        }
+    }
+    assert!(affected >= 2, "{affected}");
+    let s = apihelp::Serve::start(&state, "127.0.0.1", None);
+    let metrics = s.get("/metrics").text();
+    let mut want = vec![
+        "edgetap_advisories_imported 43".to_string(),
+        format!("edgetap_devices_with_advisories {affected}"),
+    ];
+    for (i, n) in by_conf.iter().enumerate() {
+        want.push(format!(
+            "edgetap_advisory_matches{{confidence=\"{}\"}} {n}",
+            i + 1
+        ));
+    }
+    for w in want {
+        assert!(metrics.contains(&w), "{w} not in /metrics");
+    }
+    let stats = s.get("/api/v1/stats").json();
+    assert_eq!(stats["advisories"]["devices_affected"], affected as u64);
+    assert!(s.stop().success());
     // A folder with one bad file: the good ones are imported, the bad one named, exit 2.
     let mixed = tmp.join("mixed");
     std::fs::create_dir_all(&mixed).unwrap_or_else(|e| panic!("{e}"));

@@ -3,10 +3,15 @@
 //! raise their findings on the right device, with evidence; captures without them raise
 //! none; no password ever reaches an output. And live: the same MQTT login with a password
 //! to a real mosquitto, in clear and over TLS (a CA and server certificate made by the test),
-//! raises the finding only in clear.
+//! raises the finding only in clear. Once learning is over, a TCP service that answers
+//! although no client used it while learning is an `unused_service` finding; findings are kept
+//! in the state directory and `serve` shows them.
 
 #[path = "common/live.rs"]
 mod live;
+
+#[path = "common/api.rs"]
+mod apihelp;
 
 use live::cargo_bin;
 use serde_json::Value;
@@ -411,4 +416,97 @@ fn old_tls_negotiated_is_a_finding_and_hellos_become_facts() {
             .any(|(k, v)| k == "tls_sni" && v.ends_with(".example.test")),
         "{facts:?}"
     );
+}
+
+/// The site scenario: learned from base.pcap, then attacks.pcap, whose scans find plc-1's web
+/// server (80) and SSH on the router, broker, gateway and RabbitMQ host (truth.json:
+/// lm-fin-scan, lm-port-scan). Those are `unused_service` findings; the services clients used
+/// while learning (Modbus 502, MQTT 1883, ...) and servers outside the site are not. The
+/// findings are saved with the state and `serve` shows them, and counts them in /metrics.
+#[test]
+fn unused_services_are_findings_kept_in_the_state() {
+    let bin = cargo_bin("edgetap", "edgetap");
+    let dir = live::temp_dir("posture-unused");
+    let scen = live::repo().join("pcaps/scenario");
+    let state = dir.join("state");
+    let inv = dir.join("inventory.json");
+    let out = Command::new(&bin)
+        .arg("replay")
+        .arg("--learn")
+        .arg(scen.join("base.pcap"))
+        .arg("--known")
+        .arg(scen.join("edgex-devices.json"))
+        .arg("--alerts")
+        .arg(dir.join("alerts.json"))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--state")
+        .arg(&state)
+        .arg(scen.join("attacks.pcap"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let devs: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&inv).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got = findings(&devs);
+    let unused: Vec<(String, u16)> = got
+        .iter()
+        .filter(|(_, k, _)| k == "unused_service")
+        .map(|(d, _, detail)| {
+            let port = detail
+                .rsplit_once("(port ")
+                .and_then(|(_, p)| p.trim_end_matches(')').parse().ok())
+                .unwrap_or_else(|| panic!("no port in {detail}"));
+            (d.clone(), port)
+        })
+        .collect();
+    let plc1 = dev_at(&devs, "10.20.0.12");
+    let broker = dev_at(&devs, "10.20.0.2");
+    assert!(unused.contains(&(plc1.clone(), 80)), "{unused:?}");
+    assert!(unused.contains(&(broker.clone(), 22)), "{unused:?}");
+    for (d, port) in [(&plc1, 502), (&broker, 1883)] {
+        assert!(
+            !unused.contains(&(d.clone(), port)),
+            "{port} was used while learning: {unused:?}"
+        );
+    }
+    let external: Vec<&str> = devs
+        .iter()
+        .filter(|d| d["external"] == true)
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    assert!(
+        unused.iter().all(|(d, _)| !external.contains(&d.as_str())),
+        "{unused:?} {external:?}"
+    );
+    for d in &devs {
+        for f in d["findings"].as_array().into_iter().flatten() {
+            if f["kind"] == "unused_service" {
+                assert_eq!(f["severity"], "low");
+            }
+        }
+    }
+
+    // Kept in the state: serve shows the same findings and counts them.
+    let s = apihelp::Serve::start(&state, "127.0.0.1", None);
+    let r = s.get("/api/v1/devices?limit=500");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    let served = body["devices"].as_array().cloned().unwrap_or_default();
+    let mut a = findings(&served);
+    let mut b = got.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "serve shows the findings the replay saved");
+    let metrics = s.get("/metrics").text();
+    let line = format!(
+        "edgetap_posture_findings{{kind=\"unused_service\"}} {}",
+        unused.len()
+    );
+    assert!(metrics.contains(&line), "{line} not in /metrics");
+    assert!(s.stop().success());
 }

@@ -991,6 +991,36 @@ fn merge(adv: &Advisory, cands: Vec<Candidate>) -> Option<Match> {
     })
 }
 
+/// What `/api/v1/stats` and `/metrics` say of advisories: how many are imported, and over the
+/// device records (each with its `advisories` matches) how many devices have at least one and
+/// how many matches there are at each confidence.
+pub fn summary(devices: &[serde_json::Value], imported: usize) -> serde_json::Value {
+    let mut with = 0u64;
+    let mut by_confidence = [0u64; 5];
+    for d in devices {
+        let Some(ms) = d["advisories"].as_array().filter(|m| !m.is_empty()) else {
+            continue;
+        };
+        with += 1;
+        for m in ms {
+            let c = m["confidence"].as_u64().unwrap_or(1).clamp(1, 5);
+            if let Some(n) = by_confidence.get_mut(c as usize - 1) {
+                *n += 1;
+            }
+        }
+    }
+    let matches: serde_json::Map<String, serde_json::Value> = by_confidence
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((i + 1).to_string(), (*n).into()))
+        .collect();
+    serde_json::json!({
+        "imported": imported,
+        "devices_affected": with,
+        "matches": matches,
+    })
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,

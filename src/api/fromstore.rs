@@ -98,6 +98,14 @@ pub fn snapshot_from_store(store: &Store) -> anyhow::Result<Snapshot> {
     stats.insert("store_bytes".into(), store.disk_bytes().into());
     stats.insert("devices".into(), devices.len().into());
     stats.insert(
+        "posture".into(),
+        json!({"open": crate::site::posture::findings_by_kind(&devices)}),
+    );
+    stats.insert(
+        "advisories".into(),
+        crate::advisories::summary(&devices, site.advisories.len()),
+    );
+    stats.insert(
         "edges".into(),
         site.graph.edges.iter().filter(|e| !e.folded).count().into(),
     );

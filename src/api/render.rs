@@ -185,6 +185,42 @@ pub fn metrics(s: &Snapshot, store_bytes: Option<u64>) -> String {
             );
         }
     }
+    if let Some(a) = st.get("advisories").filter(|a| a.is_object()) {
+        family(
+            &mut o,
+            "edgetap_advisories_imported",
+            "gauge",
+            "CSAF advisories in the state.",
+        );
+        let _ = writeln!(o, "edgetap_advisories_imported {}", num(a.get("imported")));
+        family(
+            &mut o,
+            "edgetap_devices_with_advisories",
+            "gauge",
+            "Devices that at least one imported advisory applies to.",
+        );
+        let _ = writeln!(
+            o,
+            "edgetap_devices_with_advisories {}",
+            num(a.get("devices_affected"))
+        );
+        if let Some(m) = a.get("matches").and_then(|m| m.as_object()) {
+            family(
+                &mut o,
+                "edgetap_advisory_matches",
+                "gauge",
+                "Advisories matched to devices, by match confidence (5: exact product and version in range; 1: version unverified).",
+            );
+            for (k, v) in m {
+                let _ = writeln!(
+                    o,
+                    "edgetap_advisory_matches{{confidence=\"{}\"}} {}",
+                    label(k),
+                    num(Some(v))
+                );
+            }
+        }
+    }
     family(&mut o, "edgetap_flows_total", "counter", "Flows followed.");
     let _ = writeln!(o, "edgetap_flows_total {}", num(st.get("flows")));
     family(

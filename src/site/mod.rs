@@ -183,6 +183,9 @@ pub struct Learned {
     pub whois: Vec<IpAddr>,
     #[serde(default)]
     pub addr_ops: Vec<u64>,
+    /// Open posture findings, by device.
+    #[serde(default)]
+    pub findings: Vec<(DevIdx, posture::Finding)>,
 }
 
 pub const LEARNED_FORMAT: u32 = 1;
@@ -201,6 +204,8 @@ pub struct Site<S: AlertSink> {
     learned_ext_profile: FastSet<(u64, IpAddr)>,
     learned_profile_edges: FastSet<(u64, DevIdx, u8, u16)>,
     learned_services: FastSet<(DevIdx, u16)>,
+    /// (server address, port) of every TCP edge learned by address.
+    learned_addr_services: FastSet<(IpAddr, u16)>,
     profile_base: FastMap<u64, DevBaseline>,
     contacted: FastSet<(DevIdx, IpAddr)>,
     /// A DHCP client's hostname, vendor class and parameter request list (options 12, 60 and
@@ -372,6 +377,7 @@ impl<S: AlertSink> Site<S> {
             learned_ext_profile: FastSet::default(),
             learned_profile_edges: FastSet::default(),
             learned_services: FastSet::default(),
+            learned_addr_services: FastSet::default(),
             profile_base: FastMap::default(),
             contacted: FastSet::default(),
             dhcp_pending: FastMap::default(),
@@ -467,6 +473,7 @@ impl<S: AlertSink> Site<S> {
         self.arpw.learned = l.arp.into_iter().collect();
         self.learned_whois = l.whois.into_iter().collect();
         self.learned_addr_ops = l.addr_ops.into_iter().collect();
+        self.posture.restore(l.findings);
         if l.learning_done {
             self.protect();
         }
@@ -498,6 +505,7 @@ impl<S: AlertSink> Site<S> {
             arp: self.arpw.learned.iter().copied().collect(),
             whois: self.learned_whois.iter().copied().collect(),
             addr_ops: self.learned_addr_ops.iter().copied().collect(),
+            findings: self.posture.saved(),
         }
     }
 
@@ -593,6 +601,12 @@ impl<S: AlertSink> Site<S> {
                     .insert((p, s, k.ip_proto, k.port));
             }
         }
+        self.learned_addr_services = self
+            .learned_addr_edges
+            .iter()
+            .filter(|k| k.2 == 6)
+            .map(|k| (k.1, k.3))
+            .collect();
         self.learned_ext_profile.clear();
         for (d, ip) in &self.learned_ext {
             if let Some(p) = self
@@ -1739,6 +1753,31 @@ impl<S: AlertSink> Site<S> {
         }
     }
 
+    /// A TCP port answering a SYN that no client used while learning: a `unused_service`
+    /// finding on the server.
+    fn unused_service(&mut self, s: &Seen<'_>, fl: &SeenFlow, sv: Option<DevIdx>) {
+        let Some(d) = sv else { return };
+        let port = s.sport;
+        // Nothing learned (a replay without --learn): no baseline to say nobody used it.
+        // Outside the site, a server's open ports are not the site's weak spots.
+        if (self.learned_services.is_empty() && self.learned_addr_services.is_empty())
+            || self.inv.is_external(s.src)
+            || self.learned_services.contains(&(d, port))
+            || self.learned_addr_services.contains(&(s.src, port))
+        {
+            return;
+        }
+        let detail =
+            format!("TCP service answers, but no client used it while learning (port {port})");
+        let at = posture::At {
+            flow_id: fl.id,
+            frame: s.frame,
+            ts_ns: s.ts_ns,
+        };
+        self.posture
+            .note(d, posture::Kind::UnusedService, &detail, at);
+    }
+
     /// Posture evidence in a client's payload with no dissector of ours: FTP and HTTP
     /// logins, Telnet sessions.
     fn posture_payload(&mut self, s: &Seen<'_>, fl: &SeenFlow, note: &mut FlowNote) {
@@ -2023,6 +2062,9 @@ impl<S: AlertSink> Site<S> {
             } else if f.syn && f.ack && !to_server {
                 if note.flags & F_SYNACK == 0 {
                     self.tcp_signature(s, &fl, sv, true);
+                    if !self.learning {
+                        self.unused_service(s, &fl, sv);
+                    }
                 }
                 note.flags |= F_SYNACK;
                 if let Some(st) = sv.and_then(|d| self.dev.get_mut(d as usize)) {

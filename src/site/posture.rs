@@ -12,13 +12,15 @@
 //! - `weak_tls`: a server that negotiated SSL 3, TLS 1.0 or TLS 1.1.
 //! - `external_write`: a Modbus or BACnet write that reached a device from outside the site
 //!   networks.
+//! - `unused_service`: once learning is over, a TCP port that answers a SYN although no client
+//!   used it while learning (attack surface nobody needs: a scanner or a new client found it).
 //!
 //! Each finding names the device, its evidence (flow, frame, time) and a severity. A finding
 //! whose evidence has not been seen for [`HOLD_NS`] of packet time is cleared. Bounded: at
 //! most [`MAX_FINDINGS`], the rest counted.
 
 use crate::identify::DevIdx;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
@@ -29,7 +31,7 @@ pub const MAX_FINDINGS: usize = 16_384;
 /// Exchanges waiting for the server's answer (anonymous logins), at most.
 const MAX_PENDING: usize = 4096;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     CleartextCredentials,
@@ -37,15 +39,17 @@ pub enum Kind {
     InsecurePolicy,
     WeakTls,
     ExternalWrite,
+    UnusedService,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::CleartextCredentials,
         Kind::AnonymousLogin,
         Kind::InsecurePolicy,
         Kind::WeakTls,
         Kind::ExternalWrite,
+        Kind::UnusedService,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -54,6 +58,7 @@ impl Kind {
             Kind::InsecurePolicy => "insecure_policy",
             Kind::WeakTls => "weak_tls",
             Kind::ExternalWrite => "external_write",
+            Kind::UnusedService => "unused_service",
         }
     }
     pub fn severity(self) -> &'static str {
@@ -61,14 +66,17 @@ impl Kind {
             Kind::ExternalWrite => "critical",
             Kind::CleartextCredentials | Kind::AnonymousLogin | Kind::InsecurePolicy => "high",
             Kind::WeakTls => "medium",
+            Kind::UnusedService => "low",
         }
     }
 }
 
 /// One finding on one device.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {
     pub kind: Kind,
+    /// From the kind (not read back from the state: a restored finding takes its kind's).
+    #[serde(skip_deserializing)]
     pub severity: &'static str,
     /// What was seen, e.g. `MQTT CONNECT with a password, not over TLS (port 1883)`.
     pub detail: String,
@@ -163,6 +171,31 @@ impl Posture {
             .retain(|_, (_, at)| now.saturating_sub(at.ts_ns) < HOLD_NS);
     }
 
+    /// Every finding with its device, for the state directory.
+    pub fn saved(&self) -> Vec<(DevIdx, Finding)> {
+        self.findings
+            .iter()
+            .map(|((d, _, _), f)| (*d, f.clone()))
+            .collect()
+    }
+
+    /// Findings read back from the state directory (as many as fit).
+    pub fn restore(&mut self, list: Vec<(DevIdx, Finding)>) {
+        for (d, mut f) in list {
+            if self.findings.len() >= MAX_FINDINGS {
+                self.stats.dropped += 1;
+                continue;
+            }
+            f.severity = f.kind.severity();
+            let k = (
+                d,
+                f.kind,
+                crate::identify::stable_hash(&[f.detail.as_bytes()]),
+            );
+            self.findings.insert(k, f);
+        }
+    }
+
     /// A device's findings, most severe first.
     pub fn of(&self, d: DevIdx) -> Vec<&Finding> {
         let mut v: Vec<&Finding> = self
@@ -174,7 +207,8 @@ impl Posture {
         let rank = |s: &str| match s {
             "critical" => 0,
             "high" => 1,
-            _ => 2,
+            "medium" => 2,
+            _ => 3,
         };
         v.sort_by(|a, b| {
             rank(a.severity)
@@ -220,6 +254,23 @@ pub fn cleartext_login(dport: u16, payload: &[u8]) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// Open posture findings by kind, over device records (each with its `findings`): for
+/// `serve`, which has the records but not the site's live counters.
+pub fn findings_by_kind(devices: &[serde_json::Value]) -> serde_json::Value {
+    let mut open: std::collections::BTreeMap<String, u64> = Kind::ALL
+        .iter()
+        .map(|k| (k.name().to_string(), 0))
+        .collect();
+    for d in devices {
+        for f in d["findings"].as_array().into_iter().flatten() {
+            if let Some(n) = f["kind"].as_str().and_then(|k| open.get_mut(k)) {
+                *n += 1;
+            }
+        }
+    }
+    serde_json::json!(open)
 }
 
 #[cfg(test)]
