@@ -15,6 +15,7 @@
 //! gives the ports tried first. [`new_session`] builds the per-flow state.
 #![forbid(unsafe_code)]
 
+pub mod discovery;
 pub mod fingerprint;
 pub mod names;
 pub mod oui;

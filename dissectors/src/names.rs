@@ -15,11 +15,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-fn array<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
+pub(crate) fn array<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
     b.get(at..at.checked_add(N)?)?.try_into().ok()
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     array(b, at).map(u16::from_be_bytes)
 }
 
@@ -203,16 +203,16 @@ const DNS_HEADER: usize = 12;
 const MAX_POINTERS: usize = 32;
 /// Longest name on the wire, length bytes and the root's zero included (RFC 1035 3.1).
 const MAX_WIRE_NAME: usize = 255;
-const TYPE_A: u16 = 1;
-const TYPE_AAAA: u16 = 28;
-const TYPE_NB: u16 = 32;
-const CLASS_IN: u16 = 1;
+pub(crate) const TYPE_A: u16 = 1;
+pub(crate) const TYPE_AAAA: u16 = 28;
+pub(crate) const TYPE_NB: u16 = 32;
+pub(crate) const CLASS_IN: u16 = 1;
 
 /// Decode the name at `at` in `msg` as dotted text into `buf` (the root name is `.`),
 /// following compression pointers. `None` when the name is cut short, too long, loops, uses
 /// a reserved label type, or is not UTF-8. Label bytes are copied as they are (a label may
 /// hold a `.`; mDNS instance names often hold spaces).
-fn read_name<'b>(msg: &[u8], at: usize, buf: &'b mut [u8; 256]) -> Option<&'b str> {
+pub(crate) fn read_name<'b>(msg: &[u8], at: usize, buf: &'b mut [u8; 256]) -> Option<&'b str> {
     let mut n = name_bytes(msg, at, buf)?;
     if n == 0 {
         *buf.get_mut(0)? = b'.';
@@ -223,27 +223,43 @@ fn read_name<'b>(msg: &[u8], at: usize, buf: &'b mut [u8; 256]) -> Option<&'b st
 
 /// Decode the name at `at` into `buf` as dotted bytes (labels copied as they are), following
 /// compression pointers; its length (0 for the root). `None` as for [`read_name`].
-fn name_bytes(msg: &[u8], mut at: usize, buf: &mut [u8; 256]) -> Option<usize> {
-    let mut wire = 1; // the root's zero byte
+fn name_bytes(msg: &[u8], at: usize, buf: &mut [u8; 256]) -> Option<usize> {
     let mut n = 0;
+    walk_labels(msg, at, |label| {
+        if n > 0 {
+            *buf.get_mut(n)? = b'.';
+            n += 1;
+        }
+        buf.get_mut(n..n + label.len())?.copy_from_slice(label);
+        n += label.len();
+        Some(())
+    })?;
+    Some(n)
+}
+
+/// Call `f` on each label of the name at `at` in `msg`, in order, following compression
+/// pointers (at most [`MAX_POINTERS`] of them, so a pointer loop ends). `None` when the name is
+/// cut short, longer than 255 bytes on the wire, uses a reserved label type, or `f` returns
+/// `None`; `f` may have seen some labels by then. The one walker behind every DNS name read
+/// here (`names` and [`crate::discovery`]).
+pub(crate) fn walk_labels<'m>(
+    msg: &'m [u8],
+    mut at: usize,
+    mut f: impl FnMut(&'m [u8]) -> Option<()>,
+) -> Option<()> {
+    let mut wire = 1; // the root's zero byte
     let mut pointers = 0;
     loop {
         let len = *msg.get(at)?;
         match len & 0xC0 {
-            0x00 if len == 0 => break,
+            0x00 if len == 0 => return Some(()),
             0x00 => {
                 let len = usize::from(len);
                 wire += 1 + len;
                 if wire > MAX_WIRE_NAME {
                     return None;
                 }
-                let label = msg.get(at + 1..at + 1 + len)?;
-                if n > 0 {
-                    *buf.get_mut(n)? = b'.';
-                    n += 1;
-                }
-                buf.get_mut(n..n + len)?.copy_from_slice(label);
-                n += len;
+                f(msg.get(at + 1..at + 1 + len)?)?;
                 at += 1 + len;
             }
             0xC0 => {
@@ -256,11 +272,10 @@ fn name_bytes(msg: &[u8], mut at: usize, buf: &mut [u8; 256]) -> Option<usize> {
             _ => return None,
         }
     }
-    Some(n)
 }
 
 /// The offset just past the name at `at` (a pointer ends it), without following pointers.
-fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
     let mut wire = 1;
     loop {
         let len = *msg.get(at)?;
@@ -280,7 +295,7 @@ fn skip_name(msg: &[u8], mut at: usize) -> Option<usize> {
 }
 
 /// A DNS-shaped header: (flags, counts of question, answer, authority, additional).
-fn dns_header(msg: &[u8]) -> Option<(u16, [u16; 4])> {
+pub(crate) fn dns_header(msg: &[u8]) -> Option<(u16, [u16; 4])> {
     let flags = u16_at(msg, 2)?;
     let counts = [
         u16_at(msg, 4)?,
@@ -292,17 +307,23 @@ fn dns_header(msg: &[u8]) -> Option<(u16, [u16; 4])> {
 }
 
 /// One resource record: where its owner name starts, type, class (mDNS's cache-flush bit
-/// cleared) and data.
-struct Rr<'a> {
-    name_at: usize,
-    rtype: u16,
-    class: u16,
-    rdata: &'a [u8],
+/// cleared), TTL, and data (with its offset in the message, for names compressed inside it).
+pub(crate) struct Rr<'a> {
+    pub(crate) name_at: usize,
+    pub(crate) rtype: u16,
+    pub(crate) class: u16,
+    pub(crate) ttl: u32,
+    pub(crate) rdata_at: usize,
+    pub(crate) rdata: &'a [u8],
 }
 
 /// Walk the questions, then call `f` on each resource record of all three sections, up to
 /// the first damage.
-fn each_rr<'a>(msg: &'a [u8], counts: [u16; 4], f: &mut dyn FnMut(Rr<'a>)) -> Option<()> {
+pub(crate) fn each_rr<'a>(
+    msg: &'a [u8],
+    counts: [u16; 4],
+    f: &mut dyn FnMut(Rr<'a>),
+) -> Option<()> {
     let [qd, an, ns, ar] = counts;
     let mut at = DNS_HEADER;
     for _ in 0..qd {
@@ -313,13 +334,17 @@ fn each_rr<'a>(msg: &'a [u8], counts: [u16; 4], f: &mut dyn FnMut(Rr<'a>)) -> Op
         at = skip_name(msg, at)?;
         let rtype = u16_at(msg, at)?;
         let class = u16_at(msg, at + 2)? & 0x7FFF;
+        let ttl = u32::from_be_bytes(array(msg, at + 4)?);
         let rdlen = usize::from(u16_at(msg, at + 8)?);
-        let rdata = msg.get(at + 10..at + 10 + rdlen)?;
-        at += 10 + rdlen;
+        let rdata_at = at + 10;
+        let rdata = msg.get(rdata_at..rdata_at + rdlen)?;
+        at = rdata_at + rdlen;
         f(Rr {
             name_at,
             rtype,
             class,
+            ttl,
+            rdata_at,
             rdata,
         });
     }
@@ -424,44 +449,17 @@ pub struct NbName<'b> {
 
 /// Every NB record (name, address) of a NetBIOS name service packet that binds a name: name
 /// registration and refresh requests, and positive query and registration responses. Releases,
-/// negative responses, node status and WACK give nothing.
+/// negative responses, node status and WACK give nothing. The address-bearing records of
+/// [`crate::discovery::netbios_ns`] (which also reads node status responses).
 pub fn netbios_names(payload: &[u8], f: &mut dyn FnMut(NbName<'_>)) {
-    let Some((flags, counts)) = dns_header(payload) else {
-        return;
-    };
-    let response = flags & 0x8000 != 0;
-    let opcode = ((flags >> 11) & 0xF) as u8;
-    let rcode = flags & 0xF;
-    let binds = match opcode {
-        0 => response,
-        5 | 8 | 9 => true,
-        _ => false,
-    };
-    if !binds || rcode != 0 {
-        return;
-    }
-    let mut buf = [0u8; 256];
-    let _ = each_rr(payload, counts, &mut |rr| {
-        if rr.rtype != TYPE_NB || rr.class != CLASS_IN {
-            return;
-        }
-        let Some(encoded) = read_name(payload, rr.name_at, &mut buf) else {
-            return;
-        };
-        let mut raw = [0u8; 16];
-        let Some((name, suffix)) = decode_netbios(encoded, &mut raw) else {
-            return;
-        };
-        for entry in rr.rdata.chunks_exact(6) {
-            let (Some(nb_flags), Some(addr)) = (u16_at(entry, 0), ipv4_at(entry, 2)) else {
-                continue;
-            };
+    crate::discovery::netbios_ns(payload, &mut |r| {
+        if let Some(addr) = r.addr {
             f(NbName {
-                name,
-                suffix,
-                group: nb_flags & 0x8000 != 0,
+                name: r.name,
+                suffix: r.suffix,
+                group: r.group,
                 addr,
-                opcode,
+                opcode: r.opcode,
             });
         }
     });
@@ -469,7 +467,7 @@ pub fn netbios_names(payload: &[u8], f: &mut dyn FnMut(NbName<'_>)) {
 
 /// First-level decoding (RFC 1001 14.1): the first label, 32 letters `A`..`P`, two per byte.
 /// Returns the name (15 bytes, trailing spaces and NULs removed, UTF-8) and the suffix byte.
-fn decode_netbios<'r>(encoded: &str, raw: &'r mut [u8; 16]) -> Option<(&'r str, u8)> {
+pub(crate) fn decode_netbios<'r>(encoded: &str, raw: &'r mut [u8; 16]) -> Option<(&'r str, u8)> {
     let label = encoded.split('.').next()?.as_bytes();
     if label.len() != 32 {
         return None;
@@ -479,9 +477,15 @@ fn decode_netbios<'r>(encoded: &str, raw: &'r mut [u8; 16]) -> Option<(&'r str, 
         let [hi, lo] = <[u8; 2]>::try_from(pair).ok()?;
         *out = (nibble(hi)? << 4) | nibble(lo)?;
     }
-    let (&suffix, mut name) = raw.split_last()?;
+    let (&suffix, name) = raw.split_last()?;
+    Some((netbios_text(name)?, suffix))
+}
+
+/// The 15 name bytes of a NetBIOS name as text: trailing spaces and NULs removed, `None` when
+/// not UTF-8.
+pub(crate) fn netbios_text(mut name: &[u8]) -> Option<&str> {
     while let Some((&(b' ' | 0), rest)) = name.split_last() {
         name = rest;
     }
-    Some((std::str::from_utf8(name).ok()?, suffix))
+    std::str::from_utf8(name).ok()
 }
