@@ -154,3 +154,60 @@ fn a_bad_p0f_pattern_is_refused_with_its_line() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("mine.toml:3") && err.contains("p0f"), "{err}");
 }
+
+/// amqp-parser_amqp.pcap frames 26-31: a MacBook announces itself over mDNS (tshark: PTR
+/// "Syed's MacBook Pro._companion-link._tcp.local", TXT model=MacBookPro14,2 on
+/// _device-info._tcp, A 10.31.46.244, AAAA fe80::104c:2d29:9aa:9267). The model is the
+/// device's own (confidence 4) and names Apple, a workstation running macOS.
+#[test]
+fn mdns_announcements_name_a_mac() {
+    let devs = inventory(&shared("public/amqp/amqp-parser_amqp.pcap"), "id-mdns");
+    let mac = at_ip(&devs, "10.31.46.244");
+    assert_eq!(facts(mac, "mdns_hostname"), ["Syeds-MacBook-Pro.local"]);
+    assert_eq!(facts(mac, "mdns_model"), ["MacBookPro14,2"]);
+    assert_eq!(facts(mac, "mdns_instance"), ["Syed's MacBook Pro"]);
+    assert!(facts(mac, "mdns_service").contains(&"_companion-link._tcp"));
+    let id = &mac["identity"];
+    assert_eq!(id["vendor"]["value"], "Apple");
+    assert_eq!(id["vendor"]["confidence"], 4);
+    assert_eq!(id["model"]["value"], "MacBookPro14,2");
+    assert_eq!(id["os"]["value"], "macOS");
+    assert_eq!(id["device_type"]["value"], "workstation");
+    assert_eq!(mac["name"], "Syeds-MacBook-Pro.local");
+}
+
+/// icsnpp_open62541_discover_getendpoints_discover_urls.pcap frame 1: an open62541 LDS
+/// announces `LDS-Maui-16714._opcua-tcp._tcp.local`. The service and instance are facts; the
+/// A records open62541 hangs on the instance name are not taken for a host name.
+#[test]
+fn mdns_opcua_server_announcement() {
+    let devs = inventory(
+        &shared("public/opcua/icsnpp_open62541_discover_getendpoints_discover_urls.pcap"),
+        "id-mdns-ua",
+    );
+    let lds = at_ip(&devs, "192.168.224.105");
+    assert_eq!(facts(lds, "mdns_service"), ["_opcua-tcp._tcp"]);
+    assert_eq!(facts(lds, "mdns_instance"), ["LDS-Maui-16714"]);
+    assert!(facts(lds, "mdns_hostname").is_empty());
+    assert_eq!(lds["identity"]["device_type"]["value"], "server");
+}
+
+/// pcaps/discovery/netbios-nmbd.pcap (scripts/record-netbios.sh, a real Samba nmbd): the host
+/// registers EDGETAP-HMI (<00>, <20>) and the group PLANT (<00>); node status answers list
+/// them. They land on the nmbd host, which is named after its NetBIOS name; the asker has none.
+#[test]
+fn netbios_names_of_a_samba_host() {
+    let devs = inventory(
+        &live::repo().join("pcaps/discovery/netbios-nmbd.pcap"),
+        "id-nbns",
+    );
+    let (hmi, others): (Vec<&Value>, Vec<&Value>) = devs
+        .iter()
+        .partition(|d| !facts(d, "netbios_name").is_empty());
+    assert_eq!(hmi.len(), 1, "{devs:?}");
+    let hmi = hmi[0];
+    assert_eq!(facts(hmi, "netbios_name"), ["EDGETAP-HMI"]);
+    assert_eq!(facts(hmi, "netbios_group"), ["PLANT"]);
+    assert_eq!(hmi["name"], "EDGETAP-HMI");
+    assert!(others.iter().all(|d| facts(d, "netbios_group").is_empty()));
+}

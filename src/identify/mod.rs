@@ -227,9 +227,11 @@ impl Device {
 }
 
 /// Name sources, best first.
-const NAME_RANK: [&str; 8] = [
+const NAME_RANK: [&str; 10] = [
     "known",
     "dhcp_hostname",
+    "netbios_name",
+    "mdns_hostname",
     "bacnet_object_name",
     "opcua_application_name",
     "mqtt_client_id",

@@ -897,6 +897,104 @@ impl<S: AlertSink> Site<S> {
         }
     }
 
+    /// An mDNS response: the sender's own host name (an A/AAAA record of its address), the
+    /// DNS-SD services it announces (`mdns_service`, `mdns_instance`) and the identifying keys
+    /// of their TXT records (model, manufacturer, firmware). Records about other addresses
+    /// (a proxy's, a sleep proxy's) are not the sender's and are left out.
+    fn mdns(&mut self, s: &Seen<'_>) {
+        use edgetap_dissectors::discovery::{mdns, MdnsKind};
+        use edgetap_dissectors::names::text;
+        let mut d = None;
+        let mut first = true;
+        let fl = (s.flow.map_or(0, |f| f.id), s.frame);
+        let (inv, src, mac, ts) = (&mut self.inv, s.src, s.macs.0, s.ts_ns);
+        mdns(s.payload, &mut |r| {
+            if r.ttl == 0 {
+                return; // a goodbye: withdrawn
+            }
+            if first {
+                first = false;
+                d = inv.resolve(src, mac, ts, true);
+            }
+            let Some(d) = d else { return };
+            match r.kind {
+                // Some responders (open62541) put addresses on the instance name too: that
+                // is a service's name, not the host's.
+                MdnsKind::Host { name, addr }
+                    if addr == src && !name.contains("._tcp.") && !name.contains("._udp.") =>
+                {
+                    inv.fact(d, "mdns_hostname", name, ts, fl);
+                }
+                MdnsKind::Instance { instance, service } => {
+                    inv.fact(d, "mdns_service", service, ts, fl);
+                    inv.fact(d, "mdns_instance", instance, ts, fl);
+                }
+                MdnsKind::Txt {
+                    key,
+                    value: Some(v),
+                    ..
+                } => {
+                    let is = |names: &[&str]| names.iter().any(|n| key.eq_ignore_ascii_case(n));
+                    let fact = if is(&["md", "model", "usb_mdl"]) {
+                        "mdns_model"
+                    } else if is(&["mf", "manufacturer", "usb_mfg", "vendor"]) {
+                        "mdns_manufacturer"
+                    } else if is(&["fv", "firmware", "fw", "fwversion"]) {
+                        "mdns_firmware"
+                    } else {
+                        return;
+                    };
+                    if let Some(t) = text(v) {
+                        inv.fact(d, fact, t, ts, fl);
+                    }
+                }
+                _ => {}
+            }
+        });
+        if d.is_some() {
+            self.sync_dev();
+        }
+    }
+
+    /// NetBIOS names: a host registering or refreshing its own names, a node status answer
+    /// (the responder's name table), a query answer (the name's owner, when it answers for
+    /// itself). Unique names are the host's (`netbios_name`, suffix 00 or 20), group names its
+    /// workgroup or domain (`netbios_group`); a domain controller's 1C name says what it is.
+    fn netbios(&mut self, s: &Seen<'_>) {
+        use edgetap_dissectors::discovery::{netbios_ns, NbnsKind};
+        let IpAddr::V4(src4) = s.src else { return };
+        let mut d = None;
+        let mut first = true;
+        let fl = (s.flow.map_or(0, |f| f.id), s.frame);
+        let (inv, mac, ts) = (&mut self.inv, s.macs.0, s.ts_ns);
+        netbios_ns(s.payload, &mut |r| {
+            // Whose name: the address bound to it, or the node status responder. A name
+            // registered for another address (a WINS server relaying) is not the sender's.
+            let owner = match r.kind {
+                NbnsKind::NodeStatus => src4,
+                _ => match r.addr {
+                    Some(a) if a == src4 => a,
+                    _ => return,
+                },
+            };
+            if first {
+                first = false;
+                d = inv.resolve(IpAddr::V4(owner), mac, ts, true);
+            }
+            let Some(d) = d else { return };
+            let key = match (r.group, r.suffix) {
+                (false, 0x00 | 0x20) => "netbios_name",
+                (true, 0x00) => "netbios_group",
+                (_, 0x1C) => "netbios_domain_controller",
+                _ => return,
+            };
+            inv.fact(d, key, r.name, ts, fl);
+        });
+        if d.is_some() {
+            self.sync_dev();
+        }
+    }
+
     fn dns(&mut self, s: &Seen<'_>) {
         let mut answers: Vec<(String, IpAddr)> = Vec::new();
         edgetap_dissectors::names::dns_answers(s.payload, &mut |name, ip| {
@@ -1948,6 +2046,11 @@ impl<S: AlertSink> Site<S> {
                 self.dhcp(s);
             } else if s.sport == 53 || s.sport == 5353 {
                 self.dns(s);
+            }
+            if s.sport == 5353 && s.dport == 5353 {
+                self.mdns(s);
+            } else if s.sport == 137 || s.dport == 137 {
+                self.netbios(s);
             }
             if s.sport == 53 || s.dport == 53 {
                 self.dns_watch(s);
