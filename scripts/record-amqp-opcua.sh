@@ -12,8 +12,15 @@
 #                                   (default 4840), SecurityPolicy None: GetEndpoints, anonymous
 #                                   session (Browse/Read/Write/Call/CreateSubscription), a refused
 #                                   password, operator/secret session
+#   pcaps/opcua/asyncua-buildinfo.pcap  asyncua server with its BuildInfo set + asyncua client
+#                                   (tests/peers/opcua_buildinfo.py), OPC UA from 127.0.0.1 to
+#                                   127.0.0.2:$OPCUA_BUILDINFO_PORT (default 4840; two addresses,
+#                                   two devices), SecurityPolicy None, anonymous: reads
+#                                   ServerStatus (i=2256), BuildInfo (i=2260) and BuildInfo's
+#                                   children (i=2261..2265)
 #
-#   sudo scripts/record-amqp-opcua.sh [rabbitmq|proton|opcua]...     # default: all three
+#   sudo scripts/record-amqp-opcua.sh [rabbitmq|proton|opcua|opcua-buildinfo]...
+#                                   # default: rabbitmq, proton, opcua
 #
 # tshark decodes 5672 (amqp) and 4840 (opcua) by itself; 5673 needs `-d tcp.port==5673,amqp`.
 # Needs root (tcpdump on lo), tcpdump, ss (iproute2); Debian's /usr/bin/python3 with python3-pika
@@ -27,6 +34,7 @@ cd "$(dirname "$0")/.."
 AMQP_PORT=${AMQP_PORT:-5672}
 PROTON_PORT=${PROTON_PORT:-5673}
 OPCUA_PORT=${OPCUA_PORT:-4840}
+OPCUA_BUILDINFO_PORT=${OPCUA_BUILDINFO_PORT:-4840}
 DEBPY=/usr/bin/python3
 WHAT=("$@"); [ ${#WHAT[@]} -gt 0 ] || WHAT=(rabbitmq proton opcua)
 
@@ -117,11 +125,23 @@ record_opcua() {
     kill -TERM "$SRVPID"; wait "$SRVPID" || true; SRVPID=
 }
 
+record_opcua_buildinfo() {
+    freeport "$OPCUA_BUILDINFO_PORT"
+    python3 tests/peers/opcua_buildinfo.py server "$OPCUA_BUILDINFO_PORT" 127.0.0.2 > "$TMP/opcua-server.log" 2>&1 & SRVPID=$!
+    waitport "$OPCUA_BUILDINFO_PORT" 60 || { tail -20 "$TMP/opcua-server.log" >&2; exit 1; }
+    cap_start "tcp port $OPCUA_BUILDINFO_PORT"
+    python3 tests/peers/opcua_buildinfo.py client "$OPCUA_BUILDINFO_PORT" 127.0.0.2 2> "$TMP/opcua-client.log" \
+        || { cat "$TMP/opcua-client.log" >&2; exit 1; }
+    cap_stop pcaps/opcua/asyncua-buildinfo.pcap
+    kill -TERM "$SRVPID"; wait "$SRVPID" || true; SRVPID=
+}
+
 for w in "${WHAT[@]}"; do
     case "$w" in
         rabbitmq) record_rabbitmq ;;
         proton) record_proton ;;
         opcua) record_opcua ;;
-        *) echo "record-amqp-opcua.sh: unknown capture '$w' (rabbitmq, proton, opcua)" >&2; exit 2 ;;
+        opcua-buildinfo) record_opcua_buildinfo ;;
+        *) echo "record-amqp-opcua.sh: unknown capture '$w' (rabbitmq, proton, opcua, opcua-buildinfo)" >&2; exit 2 ;;
     esac
 done
