@@ -531,7 +531,10 @@ fn amqp_other_captures() {
 
 #[test]
 fn opcua_other_captures() {
-    assert_eq!(other_captures("opcua"), ["asyncua-live.pcap"]);
+    assert_eq!(
+        other_captures("opcua"),
+        ["asyncua-buildinfo.pcap", "asyncua-live.pcap"]
+    );
 }
 
 /// Every generated case is committed, and every capture has a golden file.

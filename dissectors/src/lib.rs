@@ -217,6 +217,12 @@ pub enum FactKind {
     OpcuaProductUri,
     OpcuaApplicationName,
     OpcuaCertificateThumbprint,
+    /// The server's BuildInfo (read from Server_ServerStatus, its BuildInfo or their children).
+    OpcuaBuildProductUri,
+    OpcuaManufacturerName,
+    OpcuaProductName,
+    OpcuaSoftwareVersion,
+    OpcuaBuildNumber,
     AmqpProduct,
     AmqpVersion,
     AmqpPlatform,

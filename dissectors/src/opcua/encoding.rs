@@ -16,6 +16,42 @@ pub type R<T> = Result<T, Malformed>;
 
 /// Deepest DiagnosticInfo nesting followed (the stacks themselves cap it at a few levels).
 const MAX_DIAG_DEPTH: u32 = 8;
+/// Deepest Variant / DataValue nesting followed (a Variant holding a DataValue holding a
+/// Variant...).
+const MAX_VARIANT_DEPTH: u32 = 8;
+
+/// Variant mask bits (§5.2.2.16): the built-in type id, an array, its dimensions.
+const VARIANT_TYPE: u8 = 0x3f;
+const VARIANT_ARRAY: u8 = 0x80;
+const VARIANT_DIMENSIONS: u8 = 0x40;
+/// Built-in type ids (§5.1.2) of the values read as more than "some other value".
+const TYPE_STRING: u8 = 12;
+const TYPE_LOCALIZED_TEXT: u8 = 21;
+const TYPE_EXTENSION_OBJECT: u8 = 22;
+
+/// A Variant's value, as far as it is read: the scalar kinds the dissector looks into, or
+/// `Other` (any other type, any array: decoded only to be skipped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// The Variant is empty (type id 0).
+    Null,
+    /// A String scalar (`None` when null).
+    String(Option<&'a [u8]>),
+    /// A LocalizedText scalar: its text (`None` when absent).
+    LocalizedText(Option<&'a [u8]>),
+    /// An ExtensionObject scalar: its type (encoding) id and binary body. XML bodies and
+    /// bodiless ones have `None`.
+    ExtensionObject(NodeId<'a>, Option<&'a [u8]>),
+    Other,
+}
+
+/// A DataValue (§5.2.2.17): its value (`Null` when absent) and status (`None` when absent,
+/// which means Good); the timestamps are skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataValue<'a> {
+    pub value: Value<'a>,
+    pub status: Option<u32>,
+}
 
 /// A cursor over an encoded body.
 #[derive(Clone, Debug)]
@@ -176,13 +212,119 @@ impl<'a> Reader<'a> {
 
     /// An ExtensionObject: its type id and body (`None` when it has none).
     pub fn extension_object(&mut self) -> R<(NodeId<'a>, Option<&'a [u8]>)> {
+        let (type_id, _, body) = self.extension_object_encoded()?;
+        Ok((type_id, body))
+    }
+
+    /// An ExtensionObject with its encoding byte (0 no body, 1 ByteString, 2 XmlElement).
+    fn extension_object_encoded(&mut self) -> R<(NodeId<'a>, u8, Option<&'a [u8]>)> {
         let type_id = self.node_id()?;
-        let body = match self.u8()? {
+        let encoding = self.u8()?;
+        let body = match encoding {
             0 => None,
             1 | 2 => self.bytes()?,
             _ => return Err(Malformed),
         };
-        Ok((type_id, body))
+        Ok((type_id, encoding, body))
+    }
+
+    /// A Variant (§5.2.2.16) at nesting `depth`. Values of other types and arrays are skipped
+    /// over; an unknown built-in type id is malformed (its length is not known).
+    fn variant_at(&mut self, depth: u32) -> R<Value<'a>> {
+        if depth > MAX_VARIANT_DEPTH {
+            return Err(Malformed);
+        }
+        let mask = self.u8()?;
+        let ty = mask & VARIANT_TYPE;
+        if mask & VARIANT_ARRAY == 0 {
+            if mask & VARIANT_DIMENSIONS != 0 {
+                return Err(Malformed);
+            }
+            return match ty {
+                0 => Ok(Value::Null),
+                TYPE_STRING => Ok(Value::String(self.bytes()?)),
+                TYPE_LOCALIZED_TEXT => Ok(Value::LocalizedText(self.localized_text()?)),
+                TYPE_EXTENSION_OBJECT => {
+                    let (type_id, encoding, body) = self.extension_object_encoded()?;
+                    Ok(Value::ExtensionObject(
+                        type_id,
+                        body.filter(|_| encoding == 1),
+                    ))
+                }
+                _ => self.skip_builtin(ty, depth).map(|()| Value::Other),
+            };
+        }
+        // `array_len` bounds the count by the bytes left, and every element takes at least one
+        // byte (an array of the null type is malformed), so the loop ends within the input.
+        for _ in 0..self.array_len()? {
+            self.skip_builtin(ty, depth)?;
+        }
+        if mask & VARIANT_DIMENSIONS != 0 {
+            let dims = self.array_len()?;
+            self.skip(
+                usize::try_from(dims)
+                    .map_err(|_| Malformed)?
+                    .saturating_mul(4),
+            )?;
+        }
+        Ok(Value::Other)
+    }
+
+    /// Skip one value of built-in type `ty` (§5.1.2).
+    fn skip_builtin(&mut self, ty: u8, depth: u32) -> R<()> {
+        match ty {
+            1..=3 => self.skip(1),                    // Boolean, SByte, Byte
+            4 | 5 => self.skip(2),                    // Int16, UInt16
+            6 | 7 | 10 | 19 => self.skip(4),          // Int32, UInt32, Float, StatusCode
+            8 | 9 | 11 | 13 => self.skip(8),          // Int64, UInt64, Double, DateTime
+            14 => self.skip(16),                      // Guid
+            12 | 15 | 16 => self.bytes().map(|_| ()), // String, ByteString, XmlElement
+            17 | 18 => self.node_id().map(|_| ()),    // NodeId, ExpandedNodeId
+            20 => {
+                // QualifiedName: namespace index, name
+                self.u16()?;
+                self.bytes().map(|_| ())
+            }
+            21 => self.localized_text().map(|_| ()),
+            22 => self.extension_object().map(|_| ()),
+            23 => self.data_value_at(depth + 1).map(|_| ()),
+            24 => self.variant_at(depth + 1).map(|_| ()),
+            25 => self.skip_diagnostic_info(),
+            _ => Err(Malformed),
+        }
+    }
+
+    /// A DataValue (§5.2.2.17): encoding mask, then value, status, source timestamp, source
+    /// picoseconds, server timestamp, server picoseconds, each when its bit is set.
+    pub fn data_value(&mut self) -> R<DataValue<'a>> {
+        self.data_value_at(0)
+    }
+
+    fn data_value_at(&mut self, depth: u32) -> R<DataValue<'a>> {
+        let mask = self.u8()?;
+        let value = if mask & 0x01 != 0 {
+            self.variant_at(depth)?
+        } else {
+            Value::Null
+        };
+        let status = if mask & 0x02 != 0 {
+            Some(self.u32()?)
+        } else {
+            None
+        };
+        if mask & 0x04 != 0 {
+            self.i64()?; // source timestamp
+        }
+        if mask & 0x10 != 0 {
+            self.u16()?; // source picoseconds
+        }
+        if mask & 0x08 != 0 {
+            self.i64()?; // server timestamp
+        }
+        if mask & 0x20 != 0 {
+            self.u16()?; // server picoseconds
+        }
+        Ok(DataValue { value, status })
     }
 
     /// A DiagnosticInfo (§5.2.2.12), skipped.

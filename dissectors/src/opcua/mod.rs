@@ -15,11 +15,15 @@
 //! * without an OPN (capture started mid-connection) bodies are assumed plaintext, and only
 //!   known service types are decoded past their type id.
 //!
+//! A Read of the server's BuildInfo (ServerStatus, BuildInfo or its fields) and its answer
+//! give identity facts about the server: see `buildinfo`.
+//!
 //! Intermediate chunks (`C`) are copied, within [`MAX_MESSAGE`] bytes and [`MAX_CHUNKS`]
 //! chunks, and the message is decoded when its final chunk (`F`) arrives; an abort chunk (`A`)
 //! drops them. Single-chunk messages (the common case) are decoded in place, without copying
 //! or allocating.
 
+mod buildinfo;
 mod cert;
 mod encoding;
 mod services;
@@ -29,6 +33,7 @@ use crate::{Direction, Dissector, Event, Probe, Proto, Side, Sink};
 use encoding::{Reader, R};
 use serde::Serialize;
 
+pub use buildinfo::{MAX_PENDING, MAX_WATCHED};
 pub use cert::Thumbprint;
 pub use encoding::{Identifier, NodeId, Text};
 
@@ -429,6 +434,8 @@ struct State {
     /// are a mid-stream start, not an anomaly).
     seen: [bool; 2],
     reasm: [Reassembly; 2],
+    /// Read requests awaiting their response whose answers carry BuildInfo facts.
+    reads: buildinfo::PendingReads,
 }
 
 fn event(sink: &mut dyn Sink, dir: Direction, name: &'static str) {
@@ -524,8 +531,9 @@ impl State {
         let Some(reasm) = self.reasm.get_mut(dir.index()) else {
             return;
         };
+        let reads = &mut self.reads;
         if ty == MsgType::Opn {
-            return decode_and_emit(body, pdu, dir, sink);
+            return decode_and_emit(body, pdu, dir, sink, reads);
         }
         match chunk {
             b'A' => {
@@ -559,13 +567,13 @@ impl State {
                     return emit(sink, dir, pdu);
                 }
                 let buf = std::mem::take(&mut reasm.buf);
-                decode_and_emit(&buf, pdu, dir, sink);
+                decode_and_emit(&buf, pdu, dir, sink, reads);
                 if let Some(reasm) = self.reasm.get_mut(dir.index()) {
                     reasm.buf = buf;
                     reasm.reset();
                 }
             }
-            _ => decode_and_emit(body, pdu, dir, sink),
+            _ => decode_and_emit(body, pdu, dir, sink, reads),
         }
     }
 
@@ -628,13 +636,25 @@ fn status_events(sink: &mut dyn Sink, dir: Direction, code: Option<u32>) {
 }
 
 /// Decode a readable service body into `pdu` and hand it on.
-fn decode_and_emit<'b>(body: &'b [u8], mut pdu: Message<'b>, dir: Direction, sink: &mut dyn Sink) {
+fn decode_and_emit<'b>(
+    body: &'b [u8],
+    mut pdu: Message<'b>,
+    dir: Direction,
+    sink: &mut dyn Sink,
+    reads: &mut buildinfo::PendingReads,
+) {
     let truncated = pdu.truncated;
+    let reads = pdu.request_id.map(|request_id| buildinfo::Reads {
+        table: reads,
+        request_id,
+        dir,
+    });
     let res = services::decode(
         body,
         &mut services::Out {
             pdu: &mut pdu,
             sink: &mut *sink,
+            reads,
         },
     );
     if res.is_err() && !truncated {
@@ -698,8 +718,8 @@ impl Framing for Ctx<'_, '_> {
     }
 }
 
-/// Per-flow OPC UA state: a framer and a chunk reassembly buffer per direction, and what the
-/// OPN said about the channel's security.
+/// Per-flow OPC UA state: a framer and a chunk reassembly buffer per direction, what the OPN
+/// said about the channel's security, and the pending reads of BuildInfo nodes.
 #[derive(Debug)]
 pub struct Session {
     framers: [Framer; 2],

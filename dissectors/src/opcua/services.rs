@@ -3,6 +3,7 @@
 //! about. Parameters are read front to back and decoding stops at the first field of interest
 //! that is not needed any more; trailing fields (signatures, padding) are never touched.
 
+use super::buildinfo::{self, Reads};
 use super::cert::{self, Thumbprint};
 use super::encoding::{Reader, Text, R};
 use super::Message as Pdu;
@@ -236,7 +237,8 @@ fn text_value(b: &[u8]) -> FactValue<'_> {
     }
 }
 
-fn fact(sink: &mut dyn Sink, kind: FactKind, about: Side, b: Option<&[u8]>) {
+/// A text fact, unless `b` is null or empty.
+pub(super) fn fact(sink: &mut dyn Sink, kind: FactKind, about: Side, b: Option<&[u8]>) {
     if let Some(b) = b.filter(|b| !b.is_empty()) {
         sink.fact(Fact {
             kind,
@@ -246,10 +248,12 @@ fn fact(sink: &mut dyn Sink, kind: FactKind, about: Side, b: Option<&[u8]>) {
     }
 }
 
-/// Where decoded fields and facts go.
+/// Where decoded fields and facts go, and the connection's pending reads (`None` when the
+/// message has no request id).
 pub struct Out<'p, 'a, 's> {
     pub pdu: &'p mut Pdu<'a>,
     pub sink: &'s mut dyn Sink,
+    pub reads: Option<Reads<'s>>,
 }
 
 /// Decode a service body (starting at its type NodeId) into `out.pdu`. Errors leave the fields
@@ -268,7 +272,20 @@ pub fn decode<'a>(body: &'a [u8], out: &mut Out<'_, 'a, '_>) -> R<()> {
     out.pdu.service = Some(name);
     match kind {
         Kind::Request => request_header(&mut r, out.pdu)?,
-        Kind::Response => response_header(&mut r, out.pdu)?,
+        Kind::Response => {
+            // Whatever the response (a ServiceFault, a malformed one), the read it answers is
+            // no longer pending.
+            let read = out.reads.as_mut().and_then(buildinfo::answered);
+            response_header(&mut r, out.pdu)?;
+            if id == READ_RESP {
+                let n = r.array_len()?;
+                out.pdu.item_count = Some(n);
+                if let Some(read) = read {
+                    buildinfo::read_response(&mut r, n, &read, out.sink);
+                }
+                return Ok(());
+            }
+        }
     }
     parameters(id, &mut r, out)
 }
@@ -429,8 +446,13 @@ fn parameters<'a>(id: u32, r: &mut Reader<'a>, out: &mut Out<'_, 'a, '_>) -> R<(
             let n = r.array_len()?;
             out.pdu.item_count = Some(n);
             if n > 0 {
-                out.pdu.node_id = Some(r.node_id()?);
-                out.pdu.attribute_id = Some(r.u32()?);
+                let node = r.node_id()?;
+                let attribute = r.u32()?;
+                out.pdu.node_id = Some(node);
+                out.pdu.attribute_id = Some(attribute);
+                if let Some(reads) = out.reads.as_mut() {
+                    buildinfo::read_request(r, n, (node, attribute), reads);
+                }
             }
         }
         WRITE_REQ => {
@@ -460,7 +482,7 @@ fn parameters<'a>(id: u32, r: &mut Reader<'a>, out: &mut Out<'_, 'a, '_>) -> R<(
                 out.pdu.method_id = Some(r.node_id()?);
             }
         }
-        READ_RESP | WRITE_RESP | BROWSE_RESP | CALL_RESP => {
+        WRITE_RESP | BROWSE_RESP | CALL_RESP => {
             out.pdu.item_count = Some(r.array_len()?);
         }
         CREATE_SUB_REQ => {
