@@ -513,7 +513,10 @@ fn modbus_other_captures() {
 
 #[test]
 fn mqtt_other_captures() {
-    assert_eq!(other_captures("mqtt"), ["mosquitto-live.pcap"]);
+    assert_eq!(
+        other_captures("mqtt"),
+        ["mosquitto-live.pcap", "sparkplug-mosquitto.pcap"]
+    );
 }
 
 #[test]

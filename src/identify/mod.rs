@@ -248,10 +248,11 @@ const STRONG: [&str; 3] = [
 ];
 
 /// Facts that name the vendor (better than the MAC's OUI).
-const VENDOR_FACTS: [&str; 3] = [
+const VENDOR_FACTS: [&str; 4] = [
     "modbus_vendor",
     "bacnet_vendor_name",
     "bacnet_vendor_registered",
+    "opcua_manufacturer_name",
 ];
 
 const MAX_MACS: usize = 8;
