@@ -113,6 +113,8 @@ struct DevState {
     last_tx_ns: u64,
     /// Ports it answered a SYN on (SYN-ACK).
     open_ports: Vec<u16>,
+    /// SYNs and SYN+ACKs it sent, for sampling their signatures.
+    syn_seen: [u32; 2],
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
@@ -1830,6 +1832,25 @@ impl<S: AlertSink> Site<S> {
     /// after the answer, so its signature waits (bounded, by address) until one is proven.
     fn tcp_signature(&mut self, s: &Seen<'_>, fl: &SeenFlow, dev: Option<DevIdx>, syn_ack: bool) {
         use edgetap_dissectors::fingerprint::tcp;
+        let dev = dev.or_else(|| self.inv.at_ip(s.src));
+        // A stack's signature seldom changes: a device's first SYN (SYN+ACK) is read, then
+        // one in SAMPLE, so that a busy client costs nothing per connection; an address not
+        // yet a device keeps its first.
+        const SAMPLE: u32 = 64;
+        match dev {
+            Some(d) => {
+                if let Some(st) = self.dev.get_mut(d as usize) {
+                    let n = &mut st.syn_seen[usize::from(syn_ack)];
+                    let skip = *n > 0 && *n % SAMPLE != 0;
+                    *n = n.wrapping_add(1);
+                    if skip {
+                        return;
+                    }
+                }
+            }
+            None if syn_ack || self.syn_pending.contains_key(&s.src) => return,
+            None => {}
+        }
         let Some((ip, hdr)) = tcp::IpFacts::parse(s.ip) else {
             return;
         };
@@ -1839,20 +1860,16 @@ impl<S: AlertSink> Site<S> {
         let sig = fp.signature(None);
         let flow = (fl.id, s.frame);
         let key = if syn_ack { "tcp_synack" } else { "tcp_syn" };
-        let dev = dev.or_else(|| self.inv.at_ip(s.src));
         match dev {
             Some(d) => self.inv.fact(d, key, sig.as_str(), s.ts_ns, flow),
-            None if !syn_ack => {
-                if self.syn_pending.len() >= MAX_SYN_PENDING
-                    && !self.syn_pending.contains_key(&s.src)
-                {
+            None => {
+                if self.syn_pending.len() >= MAX_SYN_PENDING {
                     // A flood of spoofed sources: start over rather than keep the flood.
                     self.stats.syn_signatures_dropped += self.syn_pending.len() as u64;
                     self.syn_pending.clear();
                 }
                 self.syn_pending.insert(s.src, sig);
             }
-            None => {}
         }
     }
 
