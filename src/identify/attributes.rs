@@ -6,7 +6,10 @@
 //! attribute, the value shown is the most confident one, and `conflict` is set when another
 //! value is claimed at confidence 4 or more. A MAC vendor (confidence 3: the network card's
 //! maker) beside a protocol's vendor (5: the device says so itself) is no conflict; two
-//! devices' own statements that disagree are.
+//! devices' own statements that disagree are. When another value is claimed as surely as
+//! the one shown, the attribute's confidence drops to 2 (its claims keep theirs): such a
+//! record is usually several devices seen as one, hosts behind a router's MAC or a client
+//! and a server on one loopback address.
 //!
 //! Computed when asked (the API, the inventory files), never on the packet path: the packet
 //! path only records facts, as before.
@@ -260,9 +263,19 @@ pub fn identify(d: &Device, fps: &[Fingerprint]) -> Identity {
         let conflict = claims
             .iter()
             .any(|c| c.confidence >= 4 && norm(&c.value) != norm(&best.value));
+        // Another value as sure as the best: the record is likely several devices seen as one
+        // (hosts behind a router's MAC, client and server on one loopback), so the value shown
+        // is no more than a guess.
+        let tie = claims
+            .iter()
+            .any(|c| c.confidence == best.confidence && norm(&c.value) != norm(&best.value));
         let a = Attribute {
             value: best.value.clone(),
-            confidence: best.confidence,
+            confidence: if tie {
+                best.confidence.min(2)
+            } else {
+                best.confidence
+            },
             conflict,
             claims,
         };
@@ -375,6 +388,9 @@ mod tests {
             .unwrap_or_else(|| panic!("no vendor"));
         assert!(v.conflict);
         assert_eq!(v.claims.len(), 2);
+        // As sure of one as of the other: the value shown is a guess.
+        assert_eq!(v.confidence, 2);
+        assert!(v.claims.iter().all(|c| c.confidence == 5));
     }
 
     #[test]
