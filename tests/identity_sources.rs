@@ -211,3 +211,45 @@ fn netbios_names_of_a_samba_host() {
     assert_eq!(hmi["name"], "EDGETAP-HMI");
     assert!(others.iter().all(|d| facts(d, "netbios_group").is_empty()));
 }
+
+/// icsnpp_bacnet_example.pcap: thirty simulated BACnet devices (172.20.32.100-129, each its
+/// own I-Am vendor id, tshark `bacapp.vendor_identifier`) reach the capture through one
+/// router's MAC, so the first of them are one record before the MAC is known as a router's.
+/// Their vendors are claimed equally surely: the record shows no vendor above confidence 2,
+/// keeps every claim, and marks the conflict.
+#[test]
+fn several_devices_behind_one_mac_claim_nothing_for_sure() {
+    let devs = inventory(
+        &shared("public/bacnet/icsnpp_bacnet_example.pcap"),
+        "id-tie",
+    );
+    let blob = at_ip(&devs, "172.20.32.101");
+    let v = &blob["identity"]["vendor"];
+    assert_eq!(v["conflict"], true, "{v}");
+    assert_eq!(v["confidence"], 2, "{v}");
+    let claims = v["claims"].as_array().cloned().unwrap_or_default();
+    let sure = claims.iter().filter(|c| c["confidence"] == 4).count();
+    assert!(sure > 5, "{v}");
+    // The MAC is the router's (a Netgear), claimed at 3 beside them.
+    assert!(
+        claims
+            .iter()
+            .any(|c| c["confidence"] == 3 && c["value"] == "Netgear"),
+        "{v}"
+    );
+    // No record anywhere in the capture shows a vendor at 4-5 that another claim as sure
+    // contradicts.
+    for d in &devs {
+        let v = &d["identity"]["vendor"];
+        if v["confidence"].as_u64().unwrap_or(0) >= 4 {
+            let top = v["confidence"].clone();
+            let rivals = v["claims"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["confidence"] == top && c["value"] != v["value"])
+                .count();
+            assert_eq!(rivals, 0, "{v}");
+        }
+    }
+}
