@@ -3,7 +3,11 @@
 //! given in the address as a person would; the rendered DOM must hold the inventory, the
 //! alerts with their Acknowledge buttons and the SVG peer graph (so the inline script ran under
 //! the page's Content-Security-Policy), and a screenshot is written to
-//! `<target>/page-screenshot.png`.
+//! `<target>/page-screenshot.png`. Over the same state with the CSAF advisories of
+//! `../shared/advisories/csaf` imported, each device's advisory and finding badges, the header's
+//! summary and a device's detail (identity, findings, advisories, opened by a click through
+//! chromedriver; screenshot `<target>/page-detail-screenshot.png`); and, over a synthetic site,
+//! that hostile text in findings, advisories and identities stays text.
 
 #[path = "common/live.rs"]
 mod live;
@@ -67,6 +71,27 @@ fn html_text(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('\u{a0}', "&nbsp;")
+}
+
+/// A fresh copy of the fixture's state with the shared CSAF advisories imported
+/// (`edgetap advisories import ../shared/advisories/csaf --state DIR`).
+fn state_with_advisories(name: &str) -> PathBuf {
+    let state = state_copy(name);
+    let csaf = live::repo().join("../shared/advisories/csaf");
+    assert!(csaf.is_dir(), "no advisories at {}", csaf.display());
+    let out = Command::new(live::BIN)
+        .args(["advisories", "import"])
+        .arg(&csaf)
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", live::BIN));
+    assert!(
+        out.status.success(),
+        "edgetap advisories import failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    state
 }
 
 fn target_dir() -> PathBuf {
@@ -461,6 +486,65 @@ impl Driver {
             Some(serde_json::json!({})),
         );
     }
+
+    /// Scrolls `el` to the middle of its scroll box (clear of the table's sticky header),
+    /// then clicks it.
+    fn click_centred(&self, el: &str) {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(serde_json::json!({
+                "script": "arguments[0].scrollIntoView({block: 'center'})",
+                "args": [{ELEMENT: el}],
+            })),
+        );
+        self.click(el);
+    }
+
+    /// The rendered text of an element.
+    fn text(&self, el: &str) -> String {
+        self.cmd("GET", &format!("/element/{el}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The page's DOM, serialised.
+    fn source(&self) -> String {
+        self.cmd("GET", "/source", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// A PNG of the window.
+    fn screenshot(&self) -> Vec<u8> {
+        let v = self.cmd("GET", "/screenshot", None);
+        base64_decode(v.as_str().unwrap_or_else(|| panic!("no screenshot in {v}")))
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => continue,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
 
 impl Drop for Driver {
@@ -562,4 +646,391 @@ fn acknowledge_button_and_filters_work_in_chromium() {
     }
     drop(d);
     assert!(s.stop().success());
+}
+
+/// The CSS class of an advisory badge: by the highest CVSS of the device's advisories, or
+/// `unverified` when none has a confidence above 1 (as the page colours it).
+fn advisory_class(adv: &[Value]) -> &'static str {
+    let best = adv
+        .iter()
+        .filter_map(|a| a["confidence"].as_u64())
+        .max()
+        .unwrap_or(1);
+    let cvss = adv
+        .iter()
+        .filter_map(|a| a["max_cvss"].as_f64())
+        .fold(0.0, f64::max);
+    if best <= 1 {
+        "unverified"
+    } else if cvss >= 9.0 {
+        "critical"
+    } else if cvss >= 7.0 {
+        "high"
+    } else if cvss >= 4.0 {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
+/// The worst severity among a device's findings.
+fn worst_severity(findings: &[Value]) -> &str {
+    ["critical", "high", "medium", "low"]
+        .into_iter()
+        .find(|s| findings.iter().any(|f| f["severity"] == *s))
+        .unwrap_or_else(|| panic!("findings without a known severity: {findings:?}"))
+}
+
+/// The device whose identity model is `model`.
+fn by_model<'a>(devices: &'a [Value], model: &str) -> &'a Value {
+    devices
+        .iter()
+        .find(|d| d["identity"]["model"]["value"] == model)
+        .unwrap_or_else(|| panic!("no device with model {model}"))
+}
+
+/// The device with address `ip`.
+fn by_ip<'a>(devices: &'a [Value], ip: &str) -> &'a Value {
+    devices
+        .iter()
+        .find(|d| {
+            d["ips"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|i| i["addr"] == ip))
+        })
+        .unwrap_or_else(|| panic!("no device at {ip}"))
+}
+
+fn array(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn page_badges_devices_with_advisories_and_findings() {
+    let s = Serve::start(&state_with_advisories("posture"), "127.0.0.1", Some(TOKEN));
+    let list = s.json("/api/v1/devices");
+    assert!(list["next"].is_null(), "the scenario fits one page");
+    let devices = array(&list["devices"]);
+    let stats = s.json("/api/v1/stats");
+
+    // What the API says, first: the scenario's M340 matches ICSA-23-227-01, and boiler-plc
+    // (10.20.0.12, the same device) answers on port 80 though nobody used it while learning.
+    let m340 = by_model(&devices, "BMX P34 2020");
+    assert!(
+        array(&m340["advisories"])
+            .iter()
+            .any(|a| a["advisory_id"] == "ICSA-23-227-01"),
+        "the M340 does not match ICSA-23-227-01: {}",
+        m340["advisories"]
+    );
+    let plc = by_ip(&devices, "10.20.0.12");
+    assert_eq!(plc["name"], "boiler-plc");
+    assert!(
+        array(&plc["findings"])
+            .iter()
+            .any(|f| f["kind"] == "unused_service"
+                && f["detail"].as_str().unwrap_or("").contains("port 80")),
+        "no unused_service finding for port 80 on boiler-plc: {}",
+        plc["findings"]
+    );
+    let clean = devices
+        .iter()
+        .filter(|d| array(&d["advisories"]).is_empty() && array(&d["findings"]).is_empty())
+        .count();
+    assert!(clean > 0, "every device has findings or advisories");
+
+    let dom = chromium(
+        &["--virtual-time-budget=5000", "--dump-dom"],
+        &s.url(&format!("/?token={TOKEN}")),
+    );
+    assert!(
+        !dom.contains("class=\"shown\""),
+        "the page shows an error banner: {}",
+        part(&dom, "id=\"banner\"", "</div>")
+    );
+    let inventory = part(&dom, "<table id=\"inventory\">", "</table>");
+    // Each device's row: a badge with its advisories, coloured by the highest CVSS, one with
+    // its findings, coloured by the worst severity, nothing when it has neither.
+    for d in &devices {
+        let id = d["id"].as_str().unwrap();
+        let row = part(inventory, &format!("<tr data-id=\"{id}\""), "</tr>");
+        let adv = array(&d["advisories"]);
+        let fnd = array(&d["findings"]);
+        if adv.is_empty() {
+            assert!(!row.contains("class=\"pb adv"), "advisory badge on {id}");
+        } else {
+            let n = adv.len();
+            let badge = format!(
+                "<span class=\"pb adv {}\" data-n=\"{n}\"",
+                advisory_class(&adv)
+            );
+            assert!(row.contains(&badge), "no {badge} on {id}:\n{row}");
+            let word = if n == 1 { "advisory" } else { "advisories" };
+            assert!(row.contains(&format!(">{n} {word}</span>")), "{id}: {row}");
+        }
+        if fnd.is_empty() {
+            assert!(!row.contains("class=\"pb find"), "findings badge on {id}");
+        } else {
+            let n = fnd.len();
+            let badge = format!(
+                "<span class=\"pb find {}\" data-n=\"{n}\"",
+                worst_severity(&fnd)
+            );
+            assert!(row.contains(&badge), "no {badge} on {id}:\n{row}");
+            let word = if n == 1 { "finding" } else { "findings" };
+            assert!(row.contains(&format!(">{n} {word}</span>")), "{id}: {row}");
+        }
+        if adv.is_empty() && fnd.is_empty() {
+            assert!(!row.contains("class=\"pb"), "a badge on {id}:\n{row}");
+        }
+        // Vendor, model and firmware, each with its confidence.
+        for a in ["vendor", "model", "firmware"] {
+            let v = &d["identity"][a];
+            if let Some(val) = v["value"].as_str() {
+                let c = v["confidence"].as_u64().unwrap();
+                let cell = format!("{} <span class=\"conf c{c}\"", html_text(val));
+                assert!(row.contains(&cell), "{id}: no {a} {cell} in\n{row}");
+            }
+        }
+    }
+    let m340_row = part(
+        inventory,
+        &format!("<tr data-id=\"{}\"", m340["id"].as_str().unwrap()),
+        "</tr>",
+    );
+    assert!(
+        m340_row.contains("<span class=\"pb adv high\""),
+        "the M340's advisories (CVSS 8.1) are not shown as high:\n{m340_row}"
+    );
+    assert!(m340_row.contains("<span class=\"pb find low\" data-n=\"1\""));
+    // No detail before a click.
+    assert!(!inventory.contains("class=\"detail\""));
+
+    // The header: devices with advisories and open findings, as /api/v1/stats counts them.
+    let affected = stats["advisories"]["devices_affected"].as_u64().unwrap();
+    assert!(affected >= 1);
+    let na = part(&dom, "id=\"nadvised\"", "</b>");
+    assert!(
+        na.ends_with(&format!(">{affected}")),
+        "header: devices with advisories {affected}: {na}"
+    );
+    let open: u64 = stats["posture"]["open"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert!(open > 0);
+    let nf = part(&dom, "id=\"nfindings\"", "</b>");
+    assert!(
+        nf.ends_with(&format!(">{open}")) && nf.contains("unused service "),
+        "header: open findings {open}: {nf}"
+    );
+    assert!(s.stop().success());
+}
+
+#[test]
+fn device_detail_shows_identity_findings_and_advisories() {
+    let s = Serve::start(&state_with_advisories("detail"), "127.0.0.1", Some(TOKEN));
+    let devices = array(&s.json("/api/v1/devices")["devices"]);
+    let m340 = by_model(&devices, "BMX P34 2020");
+    let id = m340["id"].as_str().unwrap().to_string();
+    let d = Driver::start();
+    d.cmd(
+        "POST",
+        "/url",
+        Some(serde_json::json!({"url": s.url(&format!("/?token={TOKEN}"))})),
+    );
+    let toggle = format!("#inventory tr[data-id=\"{id}\"] button.toggle");
+    let detail = format!("#inventory tr.detail[data-for=\"{id}\"]");
+    assert!(d.find(&detail).is_empty(), "a detail before any click");
+    d.click_centred(&d.wait_for(&toggle)[0]);
+    let el = d.wait_for(&detail);
+    assert_eq!(el.len(), 1);
+    let text = d.text(&el[0]);
+
+    // Identity: every attribute, with its value and confidence.
+    for (a, v) in m340["identity"].as_object().unwrap() {
+        let label = a.replace('_', " ");
+        let val = v["value"].as_str().unwrap();
+        let c = v["confidence"].as_u64().unwrap();
+        assert!(
+            text.contains(&format!("{label}\n{val} {c}"))
+                || text.contains(&format!("{label}\t{val} {c}"))
+                || text.contains(&format!("{label} {val} {c}")),
+            "identity {a} = {val} ({c}) not in:\n{text}"
+        );
+    }
+    // Findings: severity, kind, detail, frame, time.
+    let findings = array(&m340["findings"]);
+    assert!(text.contains(&format!("Findings ({})", findings.len())));
+    for f in &findings {
+        let detail = f["detail"].as_str().unwrap();
+        assert!(text.contains(detail), "finding {detail:?} not in:\n{text}");
+        assert!(text.contains(&format!("frame {}", f["frame"])), "{text}");
+        assert!(text.contains(&f["kind"].as_str().unwrap().replace('_', " ")));
+    }
+    assert!(text.contains("(port 80)"));
+    // Advisories: id, title, CVEs, CVSS, confidence in words, why, first remediation.
+    let advisories = array(&m340["advisories"]);
+    assert!(text.contains(&format!("Advisories ({})", advisories.len())));
+    let a = advisories
+        .iter()
+        .find(|a| a["advisory_id"] == "ICSA-23-227-01")
+        .unwrap();
+    for want in [
+        "ICSA-23-227-01".to_string(),
+        a["title"].as_str().unwrap().to_string(),
+        format!("CVSS {:.1}", a["max_cvss"].as_f64().unwrap()),
+        format!("confidence {} · ", a["confidence"]),
+        a["why"].as_str().unwrap().to_string(),
+        a["remediations"][0]["details"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    ] {
+        assert!(text.contains(&want), "{want:?} not in:\n{text}");
+    }
+    for cve in array(&a["cves"]) {
+        assert!(
+            text.contains(cve.as_str().unwrap()),
+            "{cve} not in:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("probable"),
+        "no word for confidence 3:\n{text}"
+    );
+
+    // The window, with the detail in view.
+    d.cmd(
+        "POST",
+        "/execute/sync",
+        Some(serde_json::json!({
+            "script": "arguments[0].scrollIntoView({block: 'end'})",
+            "args": [{ELEMENT: el[0].as_str()}],
+        })),
+    );
+    let png = target_dir().join("page-detail-screenshot.png");
+    let bytes = d.screenshot();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    std::fs::write(&png, &bytes).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+    eprintln!("screenshot: {}", png.display());
+
+    // A device whose sources disagree on an attribute shows the other claims.
+    if let Some((other, attr)) = devices.iter().find_map(|dv| {
+        dv["identity"]
+            .as_object()
+            .and_then(|o| o.iter().find(|(_, v)| v["conflict"] == true))
+            .map(|(k, _)| (dv, k.clone()))
+    }) {
+        let oid = other["id"].as_str().unwrap();
+        let v = &other["identity"][&attr];
+        let claim = array(&v["claims"])
+            .into_iter()
+            .find(|c| c["value"] != v["value"])
+            .unwrap_or_else(|| panic!("a conflict without another value: {v}"));
+        d.click_centred(&d.wait_for(&format!("#inventory tr[data-id=\"{oid}\"] button.toggle"))[0]);
+        let el = d.wait_for(&format!("#inventory tr.detail[data-for=\"{oid}\"]"));
+        let text = d.text(&el[0]);
+        let want = format!(
+            "conflict: {} {}",
+            claim["value"].as_str().unwrap(),
+            claim["confidence"]
+        );
+        assert!(text.contains(&want), "{want:?} not in:\n{text}");
+        // Both stay open.
+        assert_eq!(d.find("#inventory tr.detail").len(), 2);
+    } else {
+        panic!("the scenario has no identity conflict any more (ahu-controller's vendor had one)");
+    }
+
+    // A second click closes it.
+    d.click_centred(&d.wait_for(&toggle)[0]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !d.find(&detail).is_empty() {
+        assert!(Instant::now() < deadline, "the detail did not close");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(d);
+    assert!(s.stop().success());
+}
+
+#[test]
+fn hostile_findings_and_advisories_stay_text() {
+    const EVIL: &str = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script><b class=\"evil\">x</b>";
+    let mut snap = synthetic_snapshot(4, 4, 0);
+    let claim = |v: String, c: u8| {
+        serde_json::json!({"by": format!("rule {EVIL}"), "confidence": c, "value": v,
+                           "evidence": [{"fact": "modbus_vendor", "value": EVIL, "frame": 1,
+                                         "flow_id": 2, "first_ns": 3}]})
+    };
+    let dev = &mut snap.devices[0];
+    dev["name"] = Value::from(format!("plc {EVIL}"));
+    dev["identity"] = serde_json::json!({
+        "vendor": {"value": format!("vendor {EVIL}"), "confidence": 5, "conflict": true,
+                   "claims": [claim(format!("vendor {EVIL}"), 5), claim(format!("other {EVIL}"), 4)]},
+        "model": {"value": format!("model {EVIL}"), "confidence": 5, "conflict": false,
+                  "claims": [claim(format!("model {EVIL}"), 5)]},
+        "firmware": {"value": format!("fw {EVIL}"), "confidence": 2, "conflict": false,
+                     "claims": [claim(format!("fw {EVIL}"), 2)]},
+    });
+    dev["findings"] = serde_json::json!([{
+        "kind": "cleartext_credentials", "severity": "critical", "detail": format!("detail {EVIL}"),
+        "flow_id": 7, "frame": 42, "first_ns": 1_700_000_000_000_000_000u64,
+        "last_ns": 1_700_000_000_500_000_000u64, "count": 3,
+    }]);
+    dev["advisories"] = serde_json::json!([{
+        "advisory_id": format!("ICSA-{EVIL}"), "title": format!("title {EVIL}"),
+        "cves": [format!("CVE-{EVIL}")], "max_cvss": 9.8, "product": EVIL,
+        "product_ids": ["CSAFPID-0001"], "version_expression": EVIL,
+        "matched_fields": ["vendor", EVIL], "confidence": 5, "unverified": false,
+        "why": format!("why {EVIL}"),
+        "remediations": [{"category": EVIL, "details": format!("fix {EVIL}"),
+                          "url": "javascript:document.title='pwned'"}],
+    }]);
+    let id = dev["id"].as_str().unwrap().to_string();
+    snap.stats["advisories"] = serde_json::json!({"imported": 1, "devices_affected": 1});
+    snap.stats["posture"] = serde_json::json!({"open": {"cleartext_credentials": 1}});
+    let srv = InProc::start(snap, 100, Some(TOKEN));
+    let d = Driver::start();
+    d.cmd(
+        "POST",
+        "/url",
+        Some(serde_json::json!({"url": srv.url(&format!("/?token={TOKEN}"))})),
+    );
+    d.click_centred(&d.wait_for(&format!("#inventory tr[data-id=\"{id}\"] button.toggle"))[0]);
+    let el = d.wait_for(&format!("#inventory tr.detail[data-for=\"{id}\"]"));
+    let text = d.text(&el[0]);
+    let dom = d.source();
+    let escaped = html_text(EVIL);
+    for want in [
+        "plc ", "vendor ", "other ", "model ", "fw ", "detail ", "ICSA-", "title ", "CVE-", "why ",
+        "fix ",
+    ] {
+        assert!(
+            dom.contains(&format!("{}{escaped}", html_text(want))),
+            "{want}… is not escaped text in the DOM"
+        );
+    }
+    for want in ["detail ", "title ", "why ", "fix "] {
+        assert!(
+            text.contains(&format!("{want}{EVIL}")),
+            "{want}{EVIL} not shown:\n{text}"
+        );
+    }
+    assert!(d
+        .find("#inventory img, #inventory script, #inventory .evil")
+        .is_empty());
+    assert!(
+        d.find("#inventory a").is_empty(),
+        "a javascript: remediation link was rendered"
+    );
+    let title = d.cmd("GET", "/title", None);
+    assert_eq!(title.as_str(), Some("edgetap"));
+    assert!(dom.contains("<span class=\"pb adv critical\" data-n=\"1\""));
+    assert!(dom.contains("<span class=\"pb find critical\" data-n=\"1\""));
+    assert!(dom.contains("id=\"nadvised\" title=\"1 advisory imported\">1</b>"));
+    drop(d);
+    srv.stop();
 }
