@@ -427,7 +427,15 @@ fn old_tls_negotiated_is_a_finding_and_hellos_become_facts() {
 fn unused_services_are_findings_kept_in_the_state() {
     let bin = cargo_bin("edgetap", "edgetap");
     let dir = live::temp_dir("posture-unused");
-    let scen = live::repo().join("pcaps/scenario");
+    // The scenario as `pcapgen scenario` makes it (not committed: generated, deterministic).
+    let scen = dir.join("scenario");
+    let st = Command::new(cargo_bin("pcapgen", "pcapgen"))
+        .args(["scenario", "--out-dir"])
+        .arg(&scen)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("pcapgen: {e}"));
+    assert!(st.success());
     let state = dir.join("state");
     let inv = dir.join("inventory.json");
     let out = Command::new(&bin)
