@@ -70,11 +70,26 @@ impl SledEngine {
             }
         }
         guard(path, "opening the database", || {
-            let db = sled::Config::new()
-                .path(path)
-                .cache_capacity(CACHE_BYTES as u64)
-                .open()
-                .map_err(|e| err(path, "cannot open", e))?;
+            // sled's flusher thread lets go of the file lock a moment after the last handle is
+            // dropped: a store closed and reopened in one process can find it still held.
+            // Wait for it briefly; another process holding it still gets the error.
+            let mut tries = 0;
+            let db = loop {
+                match sled::Config::new()
+                    .path(path)
+                    .cache_capacity(CACHE_BYTES as u64)
+                    .open()
+                {
+                    Ok(db) => break db,
+                    Err(sled::Error::Io(e))
+                        if e.kind() == std::io::ErrorKind::WouldBlock && tries < 100 =>
+                    {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    Err(e) => return Err(err(path, "cannot open", e)),
+                }
+            };
             for name in db.tree_names() {
                 if &name[..] != DEFAULT_TREE && &name[..] != TREE {
                     return Err(StoreError::new(
