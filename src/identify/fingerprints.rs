@@ -397,7 +397,7 @@ pub fn p0f_matches(pattern: &str, observed: &str) -> bool {
     let ttl = || -> Option<u16> {
         let (t, d) = ot.split_once('+')?;
         let d = if d == "?" { 0 } else { d.parse::<u16>().ok()? };
-        Some(t.parse::<u16>().ok()? + d)
+        t.parse::<u16>().ok()?.checked_add(d)
     };
     let ttl_ok = pt == "*"
         || pt
@@ -414,7 +414,7 @@ pub fn p0f_matches(pattern: &str, observed: &str) -> bool {
                     .parse::<u32>()
                     .ok()
                     .zip(om.parse::<u32>().ok())
-                    .map(|(k, m)| k * m),
+                    .and_then(|(k, m)| k.checked_mul(m)),
                 None => ows.parse::<u32>().ok(),
             };
             matches!((raw, n.parse::<u32>()), (Some(r), Ok(n)) if n > 0 && r % n == 0)
@@ -475,6 +475,16 @@ mod tests {
         assert!(!p0f_matches(
             "*:64:0:*:mss*20,10:mss,sok,ts,nop,ws:df,id+:0",
             linux
+        ));
+        // Facts come back from the state directory too: huge numbers match nothing, and
+        // never overflow.
+        assert!(!p0f_matches(
+            "*:64:0:*:8192,0:mss:df:0",
+            "4:65535+65535:0:1460:8192,0:mss:df:0"
+        ));
+        assert!(!p0f_matches(
+            "*:*:0:*:%7,0:mss:df:0",
+            "4:64+0:0:4294967295:mss*4294967295,0:mss:df:0"
         ));
         // Garbage on either side matches nothing.
         assert!(!p0f_matches("*:64", linux));
