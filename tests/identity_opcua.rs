@@ -8,7 +8,6 @@
 mod live;
 
 use serde_json::Value;
-use std::process::Command;
 
 const BUILD: [(&str, &str); 5] = [
     ("opcua_build_product_uri", "urn:edgetap:buildinfo:product"),
@@ -43,25 +42,8 @@ fn facts_of(d: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn servers_buildinfo_facts_reach_the_inventory() {
-    let dir = live::temp_dir("identity-opcua");
-    let inv = dir.join("inventory.json");
     let pcap = live::repo().join("pcaps/opcua/asyncua-buildinfo.pcap");
-    let out = Command::new(live::BIN)
-        .arg("replay")
-        .arg("--alerts")
-        .arg(dir.join("alerts.json"))
-        .arg("--inventory")
-        .arg(&inv)
-        .arg(&pcap)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let devs: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&inv).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let devs = live::replay_inventory(&pcap, "identity-opcua");
     let server = devs
         .iter()
         .find(|d| ip_of(d) == ["127.0.0.2"])

@@ -7,30 +7,7 @@ mod live;
 
 use live::cargo_bin;
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
-
-/// Replay one capture and return its inventory's devices.
-fn inventory(pcap: &Path, tag: &str) -> Vec<Value> {
-    let dir = live::temp_dir(tag);
-    let inv = dir.join("inventory.json");
-    let out = Command::new(cargo_bin("edgetap", "edgetap"))
-        .arg("replay")
-        .arg("--alerts")
-        .arg(dir.join("alerts.json"))
-        .arg("--inventory")
-        .arg(&inv)
-        .arg(pcap)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(&inv).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn at_ip<'a>(devs: &'a [Value], ip: &str) -> &'a Value {
     devs.iter()
@@ -64,7 +41,7 @@ fn shared(p: &str) -> std::path::PathBuf {
 /// (one option, no window scaling) claims no OS.
 #[test]
 fn syn_and_syn_ack_signatures_of_a_windows_hmi_and_a_plc() {
-    let devs = inventory(&shared("public/modbus/iti_ModbusTCP.pcap"), "id-syn");
+    let devs = live::replay_inventory(&shared("public/modbus/iti_ModbusTCP.pcap"), "id-syn");
     let hmi = at_ip(&devs, "141.81.0.10");
     assert_eq!(
         facts(hmi, "tcp_syn"),
@@ -86,7 +63,7 @@ fn syn_and_syn_ack_signatures_of_a_windows_hmi_and_a_plc() {
 /// fingerprint, so no OS is claimed from it.
 #[test]
 fn dhcp_parameter_request_list_lands_on_the_acked_device() {
-    let devs = inventory(
+    let devs = live::replay_inventory(
         &shared("public/attacks/tobie_dhcp_rogue_server.pcapng"),
         "id-dhcp",
     );
@@ -103,7 +80,7 @@ fn dhcp_parameter_request_list_lands_on_the_acked_device() {
 /// its STATE and an NCMD. Each is told apart by what it publishes.
 #[test]
 fn sparkplug_edge_node_and_host_application() {
-    let devs = inventory(
+    let devs = live::replay_inventory(
         &live::repo().join("pcaps/mqtt/sparkplug-mosquitto.pcap"),
         "id-spb",
     );
@@ -161,7 +138,7 @@ fn a_bad_p0f_pattern_is_refused_with_its_line() {
 /// device's own (confidence 4) and names Apple, a workstation running macOS.
 #[test]
 fn mdns_announcements_name_a_mac() {
-    let devs = inventory(&shared("public/amqp/amqp-parser_amqp.pcap"), "id-mdns");
+    let devs = live::replay_inventory(&shared("public/amqp/amqp-parser_amqp.pcap"), "id-mdns");
     let mac = at_ip(&devs, "10.31.46.244");
     assert_eq!(facts(mac, "mdns_hostname"), ["Syeds-MacBook-Pro.local"]);
     assert_eq!(facts(mac, "mdns_model"), ["MacBookPro14,2"]);
@@ -181,7 +158,7 @@ fn mdns_announcements_name_a_mac() {
 /// A records open62541 hangs on the instance name are not taken for a host name.
 #[test]
 fn mdns_opcua_server_announcement() {
-    let devs = inventory(
+    let devs = live::replay_inventory(
         &shared("public/opcua/icsnpp_open62541_discover_getendpoints_discover_urls.pcap"),
         "id-mdns-ua",
     );
@@ -197,7 +174,7 @@ fn mdns_opcua_server_announcement() {
 /// them. They land on the nmbd host, which is named after its NetBIOS name; the asker has none.
 #[test]
 fn netbios_names_of_a_samba_host() {
-    let devs = inventory(
+    let devs = live::replay_inventory(
         &live::repo().join("pcaps/discovery/netbios-nmbd.pcap"),
         "id-nbns",
     );
@@ -219,7 +196,7 @@ fn netbios_names_of_a_samba_host() {
 /// keeps every claim, and marks the conflict.
 #[test]
 fn several_devices_behind_one_mac_claim_nothing_for_sure() {
-    let devs = inventory(
+    let devs = live::replay_inventory(
         &shared("public/bacnet/icsnpp_bacnet_example.pcap"),
         "id-tie",
     );

@@ -349,3 +349,26 @@ impl Drop for Net {
         }
     }
 }
+
+/// `edgetap replay --inventory` of one capture (alerts to a file beside it): the devices'
+/// records. Fails the test when the replay fails.
+pub fn replay_inventory(pcap: &Path, tag: &str) -> Vec<Value> {
+    let dir = temp_dir(tag);
+    let inv = dir.join("inventory.json");
+    let out = Command::new(cargo_bin("edgetap", "edgetap"))
+        .arg("replay")
+        .arg("--alerts")
+        .arg(dir.join("alerts.json"))
+        .arg("--inventory")
+        .arg(&inv)
+        .arg(pcap)
+        .output()
+        .unwrap_or_else(|e| panic!("edgetap: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&inv).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{}: {e}", inv.display()))
+}
